@@ -1,0 +1,62 @@
+# The two commands of the README's first screen, `make demo` and `make test`, run `setup`
+# themselves, so they work on a fresh Debian 12 machine (as root) with only Node 20 installed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages: libpcap for the live-capture addon; tshark (the reference dissector of the
+# golden tests), tcpdump (capacity reference), iproute2 (test namespaces).
+APT_PACKAGES := libpcap-dev tshark tcpdump iproute2 python3 g++ make
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Node's headers ship with Debian/NodeSource node under <prefix>/include/node: build against
+# them so node-gyp never tries to download headers (the machine only reaches npm and apt).
+NODEDIR := $(shell node -p "require('path').resolve(process.execPath, '../..')")
+NODE_GYP := node_modules/.bin/node-gyp
+ADDON := native/build/Release/pcap_capture.node
+DEMO_CAPTURE := fixtures/sngrep__aaa.pcap
+
+.PHONY: help setup apt npm native build test lint demo bench clean
+
+help:
+	@echo "make demo   - set up, build, and inspect a bundled capture"
+	@echo "make test   - set up, build, and run the whole test suite"
+	@echo "make setup | build | lint | bench | clean"
+
+setup: apt npm native
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+npm: node_modules/.package-lock.json
+
+$(ADDON): native/binding.gyp $(wildcard native/pcap/*.c) node_modules/.package-lock.json
+	@test -f "$(NODEDIR)/include/node/node_api.h" || { echo "node headers not found under $(NODEDIR)/include/node"; exit 1; }
+	$(NODE_GYP) rebuild -C native --nodedir="$(NODEDIR)" --loglevel=warn
+
+native: $(ADDON)
+
+build: npm
+	node_modules/.bin/tsc -p tsconfig.json
+
+test: setup build
+	node --test --test-reporter=spec $$(find dist/test -name '*.test.js' | sort)
+
+lint: npm
+	node_modules/.bin/eslint .
+	node_modules/.bin/tsc -p tsconfig.json --noEmit
+
+demo: setup build
+	bin/recorder inspect $(DEMO_CAPTURE)
+
+bench: setup build
+	node dist/bench/run.js
+
+clean:
+	rm -rf dist native/build

@@ -1,0 +1,18 @@
+import { cpus, totalmem } from 'node:os';
+import { benchPacketPath } from './packet-path.js';
+
+/** `npm run bench`: prints figures beside reference runs on the same machine, as ratios. */
+const PACKETS = Number(process.env['BENCH_PACKETS'] ?? 1_000_000);
+const file = process.env['BENCH_FILE'] ?? '/tmp/voip-recorder-bench-mixed.pcap';
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+console.log(`\n## Packet path: ${fmt(PACKETS)} mixed packets (200-byte RTP/UDP, 1 in 50 SIP), ${file}\n`);
+const rows = await benchPacketPath(file, PACKETS);
+const tsharkRow = rows[3]!;
+const pathRow = rows[1]!;
+console.log('| stage | seconds | packets/s | × tshark |');
+console.log('|---|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${r.seconds.toFixed(3)} | ${fmt(r.packetsPerSec)} | ${(r.packetsPerSec / tsharkRow.packetsPerSec).toFixed(1)} |`);
+console.log(`\n(b) is ${(pathRow.packetsPerSec / tsharkRow.packetsPerSec).toFixed(1)}× tshark (target ≥ 5×) and ${fmt(pathRow.packetsPerSec)} packets/s on one core (target ≥ 2,000,000). ${tsharkRow.note ?? ''}`);
