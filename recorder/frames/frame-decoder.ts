@@ -204,7 +204,8 @@ export class FrameDecoder {
       if (whole === null) return Decoded.FragmentHeld;
       this.layers.ipReassembled++;
       p.reassembled = true;
-      // The addresses must outlive the frame buffer only as long as the packet: keep pointing at it.
+      // The reassembled payload may hold more extension headers before the transport (RFC 8200 §4.5).
+      ip.isFragment = false;
       const st2 = walkIpv6Extensions(whole, 0, whole.length, nextHeader, ip);
       if (st2 !== Status.Ok || ip.isFragment) return this.drop('ipv6', st2 === Status.Ok ? Status.Malformed : st2);
       return this.transport(ip.proto, whole, ip.payloadOff, ip.payloadEnd, p);

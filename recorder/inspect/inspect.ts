@@ -23,8 +23,9 @@ export interface InspectReport {
   conversationsOverflow: number;
 }
 
-/** Counters that describe bad or unusual input (everything but plain tallies). */
-const isProblem = (name: string): boolean => /\.(snaplen|truncated|malformed|unsupported|bug|overlap|duplicate|evicted|timeout|too_big|gap|overflow|retransmission|unsupported_linktype)/.test(name) || name.startsWith('capture.');
+/** Counters that describe bad or unusual input; the rest (packets, opens, reassembled) are tallies. */
+const PROBLEM = /snaplen|truncated|malformed|unsupported|bug|overlap|duplicate|evicted|timeout|too_big|too_many|gap|overflow|retransmission|out_of_order|after_close|after_fin|conflict|mid_stream|port_reuse|rst_unknown|same_endpoints/;
+const isProblem = (name: string): boolean => PROBLEM.test(name);
 
 /** Runs frames through the packet path and tallies what a support engineer asks first. */
 export class Inspector {

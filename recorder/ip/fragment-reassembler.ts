@@ -32,7 +32,7 @@ export interface FragmentLimits {
   timeoutSec: number;
   /** Pieces held per datagram; bounds the per-fragment work (FreeBSD caps this at 16). */
   maxFragmentsPerDatagram: number;
-  /** Discard the whole datagram on a non-identical overlap (RFC 5722) instead of first-wins. */
+  /** Discard the whole datagram on any overlap but an exact duplicate (RFC 5722) instead of first-wins. */
   dropOverlapping: boolean;
 }
 
@@ -195,12 +195,18 @@ export class FragmentReassembler {
     let newBytes = 0;
     for (let i = 0; i < fresh.length; i += 2) newBytes += fresh[i + 1]! - fresh[i]!;
     if (newBytes < len) {
-      // Some of this fragment was already held.
-      if (newBytes === 0 && !conflict) this.counters.inc('ip.frag_duplicate');
-      else this.counters.inc('ip.frag_overlap');
-      if (conflict && this.limits.dropOverlapping) {
-        this.drop(key);
-        return null;
+      // Some of this fragment was already held. Nothing new and the same bytes is a duplicate
+      // (RFC 8200 §4.5 lets a host ignore those); anything else is an overlap, and a
+      // conflicting one when the bytes differ (evasion, or a broken middlebox).
+      if (newBytes === 0 && !conflict) {
+        this.counters.inc('ip.frag_duplicate');
+      } else {
+        this.counters.inc('ip.frag_overlap');
+        if (conflict) this.counters.inc('ip.frag_overlap_conflict');
+        if (this.limits.dropOverlapping) {
+          this.drop(key);
+          return null;
+        }
       }
     }
 

@@ -18,29 +18,29 @@ export async function inspectFile(path: string): Promise<InspectReport> {
 /** tshark prints `addr:port` without brackets, also for IPv6. */
 const ep = (addr: string, port: number): string => `${addr}:${port}`;
 
-/** Relative start in ns from two `sec.nsec` strings, formatted as tshark's `s.nnnnnnnnn`. */
-function relative(t: string, t0: string): string {
+/** Seconds from `t0` to `t`, both `sec.nsec` strings. */
+function relative(t: string, t0: string): number {
   const [s, n] = t.split('.').map(Number) as [number, number];
   const [s0, n0] = t0.split('.').map(Number) as [number, number];
-  let ds = s - s0;
-  let dn = n - n0;
-  if (dn < 0) {
-    dn += 1e9;
-    ds -= 1;
-  }
-  return `${ds}.${String(dn).padStart(9, '0')}`;
+  return s - s0 + (n - n0) / 1e9;
 }
 
+/**
+ * Our conversations against tshark's: same rows (address/port pair and start time; tshark prints
+ * the relative start through a double, so it is compared to the microsecond), frames per direction
+ * exactly, bytes exactly where tshark printed them in bytes rather than a rounded unit.
+ */
 export function compareConversations(ours: Conversation[], theirs: TsharkConversation[], firstFrame: string, label: string): void {
   assert.equal(ours.length, theirs.length, `${label}: number of conversations`);
-  const key = (a: string, b: string, rel: string): string => [a, b].sort().join(' ') + ' ' + rel;
-  const byKey = new Map(theirs.map((t) => [key(t.a, t.b, t.relStart), t]));
+  const pair = (a: string, b: string): string => [a, b].sort().join(' ');
+  const left = [...theirs];
   for (const c of ours) {
     const a = ep(c.a.addr, c.a.port);
     const b = ep(c.b.addr, c.b.port);
     const rel = relative(c.first, firstFrame);
-    const t = byKey.get(key(a, b, rel));
-    assert.ok(t, `${label}: tshark has no conversation ${a} <-> ${b} starting at ${rel}`);
+    const i = left.findIndex((t) => pair(t.a, t.b) === pair(a, b) && Math.abs(Number(t.relStart) - rel) < 1e-6);
+    assert.ok(i >= 0, `${label}: tshark has no conversation ${a} <-> ${b} starting at ${rel.toFixed(9)}`);
+    const t = left.splice(i, 1)[0]!;
     const same = t.a === a;
     const [fAB, bAB, fBA, bBA] = same ? [t.framesAB, t.bytesAB, t.framesBA, t.bytesBA] : [t.framesBA, t.bytesBA, t.framesAB, t.bytesAB];
     assert.equal(c.packetsAtoB, fAB, `${label}: ${a} -> ${b} frames`);
@@ -49,4 +49,3 @@ export function compareConversations(ours: Conversation[], theirs: TsharkConvers
     if (bBA !== null) assert.equal(c.bytesBtoA, bBA, `${label}: ${b} -> ${a} bytes`);
   }
 }
-

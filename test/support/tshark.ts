@@ -20,9 +20,17 @@ const ROW = /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+
 
 const bytes = (n: string, unit: string): number | null => (unit === 'bytes' ? Number(n) : null);
 
+/**
+ * Dissectors that open a conversation per direction for media they see set up (SIP/SDP and SCCP
+ * register RTP/RTCP addresses): with them on, tshark 4.0 splits one address/port pair into one
+ * row per direction, which is Wireshark's bookkeeping rather than a transport conversation. With
+ * them off, tshark counts UDP/TCP conversations by address and port pair, as we do.
+ */
+const SPLITTING_DISSECTORS = ['sip', 'sdp', 'skinny', 'rtp', 'rtcp'];
+
 /** Parse `tshark -q -z conv,udp|tcp` tables (tshark 4.0 layout: frames and bytes per direction). */
 export function tsharkConversations(file: string, proto: 'udp' | 'tcp'): TsharkConversation[] {
-  const out = tshark(['-r', file, '-q', '-z', `conv,${proto}`]);
+  const out = tshark(['-r', file, '-q', '-z', `conv,${proto}`, ...SPLITTING_DISSECTORS.flatMap((d) => ['--disable-protocol', d])]);
   const rows: TsharkConversation[] = [];
   for (const line of out.split('\n')) {
     const m = ROW.exec(line.trim());

@@ -4,7 +4,7 @@
  * fails the test instead of hanging the runner.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -258,4 +258,69 @@ test('after close() nothing keeps the process alive', { timeout: 20_000 }, () =>
   assert.equal(r.error, undefined, 'child did not exit in time');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^closed 1$/m);
+});
+
+/** `ip …`; false when it cannot run (no iproute2, or no CAP_NET_ADMIN in this container). */
+const ip = (...args: string[]): boolean => {
+  try {
+    execFileSync('ip', args, { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('a link flap does not end the capture; a removed interface is reported', { timeout: 30_000 }, async (t) => {
+  const a = `vrt${process.pid % 100000}a`; // we capture here
+  const b = `vrt${process.pid % 100000}b`; // and send from the peer
+  if (!ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b)) {
+    t.skip('cannot create a veth pair here (needs CAP_NET_ADMIN and iproute2)');
+    return;
+  }
+  const errors: LiveCaptureError[] = [];
+  const seqs: number[] = [];
+  let cap: LiveCapture | undefined;
+  const out = dgram.createSocket('udp4');
+  try {
+    // A static neighbour makes b send UDP frames straight out of the veth, no ARP involved.
+    assert.ok(ip('link', 'set', a, 'up') && ip('link', 'set', b, 'up'));
+    assert.ok(ip('addr', 'add', '198.18.77.1/30', 'dev', b));
+    assert.ok(ip('neigh', 'replace', '198.18.77.2', 'lladdr', '02:00:00:00:00:02', 'dev', b));
+    const port = 40000 + (process.pid % 20000);
+    cap = LiveCapture.open(
+      { iface: a, filter: `udp and dst port ${port}`, timeoutMs: 20 },
+      (frames) => {
+        for (const f of frames) seqs.push(f.data.readUInt32BE(ETH_IP_UDP));
+      },
+      (e) => errors.push(e),
+    );
+    // Sends every 50 ms until a frame of this phase shows up (the link needs a moment after up).
+    const phase = async (base: number): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      for (let i = 0; !seqs.some((q) => q >= base) && Date.now() < deadline; i++) {
+        out.send(payload(base + i, 8), port, '198.18.77.2');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(seqs.some((q) => q >= base), `nothing captured in phase ${base}`);
+    };
+    await phase(0);
+    assert.ok(ip('link', 'set', a, 'down'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(ip('link', 'set', a, 'up'));
+    await phase(1000);
+    assert.equal(errors.length, 0, errors.map((e) => e.message).join('; '));
+
+    assert.ok(ip('link', 'del', a));
+    await waitUntil(() => errors.length > 0, 5000);
+    assert.equal(errors.length, 1);
+    const [err] = errors;
+    assert.ok(err instanceof LiveCaptureError);
+    assert.equal(err.code, 'PCAP_READ_ERROR');
+    assert.match(err.message, new RegExp(`^${a}: .*disappeared`, 'i'));
+    assert.ok(cap.stats().received >= 2);
+  } finally {
+    cap?.close();
+    out.close();
+    ip('link', 'del', a); // gone already when the test passed; the peer goes with it
+  }
 });
