@@ -46,6 +46,7 @@ build: npm
 	node_modules/.bin/tsc -p tsconfig.json
 
 test: setup build
+	node_modules/.bin/eslint .
 	node --test --test-reporter=spec $$(find dist/test -name '*.test.js' | sort)
 
 lint: npm

@@ -4,7 +4,7 @@
 // dist/recorder/capture/live-source.js. Reports sent vs captured, kernel drops and this
 // process's CPU time. Needs root and both builds (tsc, node-gyp).
 //
-//   node native/scripts/measure-live-capture.mjs [count=200000] [payloadBytes=172]
+//   node bench/measure-live-capture.mjs [count=200000] [payloadBytes=172]
 //
 // node's dgram tops out near 100k packets/s; to push harder set MEASURE_SENDER to a program
 // taking `count size port` that prints {"sent":n,"ms":t} (e.g. a sendmmsg loop in C).
@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { LiveCapture, pcapVersion } = await import(
-  pathToFileURL(join(here, '..', '..', 'dist', 'recorder', 'capture', 'live-source.js')).href
+  pathToFileURL(join(here, '..', 'dist', 'recorder', 'capture', 'live-source.js')).href
 );
 
 const COUNT = Number(process.argv[2] ?? 200_000);
