@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { fail, UsageError } from './errors.js';
-import { inspectCommand } from './inspect-command.js';
+import { inspectCommand, inspectLive } from './inspect-command.js';
 
 const program = new Command('recorder')
   .description('Passive VoIP call recorder: captures, signaling, recordings')
@@ -8,13 +8,41 @@ const program = new Command('recorder')
   .showHelpAfterError(false)
   .exitOverride();
 
+const positiveInt = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
+  return n;
+};
+
+interface InspectCliOptions {
+  json?: boolean;
+  iface?: string;
+  filter?: string;
+  snaplen?: number;
+  promisc: boolean;
+  duration?: number;
+  count?: number;
+}
+
 program
   .command('inspect')
   .description('what is in a capture: layers, malformed counts, UDP and TCP conversations')
-  .argument('<capture...>', 'pcap or pcapng files')
+  .argument('[capture...]', 'pcap or pcapng files')
   .option('--json', 'one JSON document on stdout')
-  .action(async (files: string[], opts: { json?: boolean }) => {
-    await inspectCommand(files, opts);
+  .option('--iface <name>', 'inspect live traffic on this interface instead of files')
+  .option('--filter <bpf>', 'live: BPF capture filter (pcap-filter(7))')
+  .option('--snaplen <bytes>', 'live: bytes kept per frame', positiveInt('--snaplen'))
+  .option('--no-promisc', 'live: do not put the interface in promiscuous mode')
+  .option('--duration <seconds>', 'live: stop after this many seconds', positiveInt('--duration'))
+  .option('--count <frames>', 'live: stop after this many frames', positiveInt('--count'))
+  .action(async (files: string[], opts: InspectCliOptions) => {
+    if (opts.iface !== undefined) {
+      if (files.length) throw new UsageError('give capture files or --iface, not both');
+      await inspectLive({ ...opts, iface: opts.iface });
+    } else {
+      if (!files.length) throw new UsageError('inspect: give one or more capture files, or --iface');
+      await inspectCommand(files, opts);
+    }
   });
 
 try {

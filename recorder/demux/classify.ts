@@ -1,3 +1,4 @@
+import { u16, u32 } from '../core/bytes.js';
 import { PayloadKind } from './payload-kind.js';
 
 /**
@@ -44,11 +45,11 @@ export function classifyUdp(buf: Buffer, off: number, len: number, srcPort: numb
  */
 export function isStun(buf: Buffer, off: number, len: number): boolean {
   if (len < STUN_HEADER || buf[off]! > 3) return false;
-  const msgLen = buf.readUInt16BE(off + 2);
+  const msgLen = u16(buf, off + 2);
   if (msgLen % 4 !== 0 || msgLen + STUN_HEADER !== len) return false;
-  if (buf.readUInt32BE(off + 4) === STUN_MAGIC) return true;
+  if (u32(buf, off + 4) === STUN_MAGIC) return true;
   // Without the cookie, accept only the classic method/class pairs (binding, allocate…).
-  const type = buf.readUInt16BE(off);
+  const type = u16(buf, off);
   return (type & 0x3eef) <= 0x000b;
 }
 
@@ -58,9 +59,9 @@ export function isStun(buf: Buffer, off: number, len: number): boolean {
  */
 export function isChannelData(buf: Buffer, off: number, len: number, stream: boolean): boolean {
   if (len < CHANNEL_HEADER) return false;
-  const ch = buf.readUInt16BE(off);
+  const ch = u16(buf, off);
   if (ch < 0x4000 || ch > 0x4fff) return false;
-  const dataLen = buf.readUInt16BE(off + 2);
+  const dataLen = u16(buf, off + 2);
   const exact = CHANNEL_HEADER + dataLen;
   if (stream) return exact <= len;
   return len === exact || len === ((exact + 3) & ~3);
@@ -82,7 +83,7 @@ export function isRtcp(buf: Buffer, off: number, len: number): boolean {
   if (len < RTCP_MIN || buf[off]! >> 6 !== 2) return false;
   const pt = buf[off + 1]!;
   if (pt < 192 || pt > 223) return false;
-  const words = buf.readUInt16BE(off + 2);
+  const words = u16(buf, off + 2);
   return (words + 1) * 4 <= len;
 }
 

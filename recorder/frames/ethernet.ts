@@ -1,3 +1,4 @@
+import { u16 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 
 /**
@@ -37,15 +38,15 @@ export interface LinkResult {
 
 export function decodeEthernet(buf: Buffer, off: number, end: number, out: LinkResult): Status {
   if (end - off < ETH_HEADER) return Status.Truncated;
-  let type = buf.readUInt16BE(off + 12);
+  let type = u16(buf, off + 12);
   let p = off + ETH_HEADER;
   out.vlan = -1;
   out.tags = 0;
   while (type === EtherType.Vlan || type === EtherType.QinQ || type === EtherType.QinQOld) {
     if (out.tags === MAX_TAGS) return Status.Malformed;
     if (end - p < VLAN_TAG) return Status.Truncated;
-    if (out.vlan < 0) out.vlan = buf.readUInt16BE(p) & 0x0fff;
-    type = buf.readUInt16BE(p + 2);
+    if (out.vlan < 0) out.vlan = u16(buf, p) & 0x0fff;
+    type = u16(buf, p + 2);
     p += VLAN_TAG;
     out.tags++;
   }

@@ -58,7 +58,8 @@ export class FrameDecoder {
   private readonly gre: GreResult = { protocol: 0, off: 0, hasSeq: false };
   private readonly udp: UdpResult = { srcPort: 0, dstPort: 0, payloadOff: 0, payloadLen: 0 };
   private readonly tcp: TcpResult = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payloadOff: 0, payloadLen: 0 };
-  private readonly vxlanPorts: ReadonlySet<number>;
+  /** 1 at each UDP port decoded as VXLAN: an array index is cheaper than a Set per datagram. */
+  private readonly vxlanPorts = new Uint8Array(65536);
   private readonly onTunnelUdp: ((p: Packet) => void) | undefined;
   /** Whether the frame being decoded was cut by the snaplen (tells truncation from malformation). */
   private cut = false;
@@ -68,7 +69,7 @@ export class FrameDecoder {
     opts: FrameDecoderOptions = {},
   ) {
     this.fragments = new FragmentReassembler(counters, opts.fragments);
-    this.vxlanPorts = new Set(opts.vxlanPorts ?? [VXLAN_PORT]);
+    for (const port of opts.vxlanPorts ?? [VXLAN_PORT]) this.vxlanPorts[port] = 1;
     this.onTunnelUdp = opts.onTunnelUdp;
   }
 
@@ -266,7 +267,7 @@ export class FrameDecoder {
     p.payload = buf;
     p.payloadOff = u.payloadOff;
     p.payloadLen = u.payloadLen;
-    if (!p.truncated && this.vxlanPorts.has(u.dstPort)) {
+    if (this.vxlanPorts[u.dstPort] === 1 && !p.truncated) {
       const inner = decodeVxlan(buf, u.payloadOff, u.payloadOff + u.payloadLen);
       if (inner >= 0) {
         this.onTunnelUdp?.(p);

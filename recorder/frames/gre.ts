@@ -1,3 +1,4 @@
+import { u16 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 
 /**
@@ -26,7 +27,7 @@ export interface GreResult {
 
 export function decodeGre(buf: Buffer, off: number, end: number, out: GreResult): Status {
   if (end - off < GRE_BASE) return Status.Truncated;
-  const flags = buf.readUInt16BE(off);
+  const flags = u16(buf, off);
   // Version 1 is PPTP's enhanced GRE (PPP payloads): not a mirror encapsulation.
   if ((flags & VERSION_MASK) !== 0 || (flags & FLAG_R) !== 0) return Status.Unsupported;
   let p = off + GRE_BASE;
@@ -34,7 +35,7 @@ export function decodeGre(buf: Buffer, off: number, end: number, out: GreResult)
   if (flags & FLAG_K) p += 4;
   if (flags & FLAG_S) p += 4;
   if (p > end) return Status.Truncated;
-  out.protocol = buf.readUInt16BE(off + 2);
+  out.protocol = u16(buf, off + 2);
   out.hasSeq = (flags & FLAG_S) !== 0;
   out.off = p;
   return Status.Ok;

@@ -1,3 +1,4 @@
+import { u16 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 import type { LinkResult } from './ethernet.js';
 
@@ -13,7 +14,7 @@ const SLL2_HEADER = 20;
 
 export function decodeSll(buf: Buffer, off: number, end: number, out: LinkResult): Status {
   if (end - off < SLL_HEADER) return Status.Truncated;
-  out.etherType = buf.readUInt16BE(off + 14);
+  out.etherType = u16(buf, off + 14);
   out.off = off + SLL_HEADER;
   out.vlan = -1;
   out.tags = 0;
@@ -22,7 +23,7 @@ export function decodeSll(buf: Buffer, off: number, end: number, out: LinkResult
 
 export function decodeSll2(buf: Buffer, off: number, end: number, out: LinkResult): Status {
   if (end - off < SLL2_HEADER) return Status.Truncated;
-  out.etherType = buf.readUInt16BE(off);
+  out.etherType = u16(buf, off);
   out.off = off + SLL2_HEADER;
   out.vlan = -1;
   out.tags = 0;

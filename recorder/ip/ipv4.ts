@@ -1,3 +1,4 @@
+import { u16, u32 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 import type { IpResult } from './ip-result.js';
 
@@ -27,22 +28,22 @@ export function decodeIpv4(buf: Buffer, off: number, end: number, out: IpResult)
   if (vihl >> 4 !== 4) return Status.Malformed;
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < MIN_HEADER) return Status.Malformed;
-  const total = buf.readUInt16BE(off + OFF_TOTAL_LEN);
+  const total = u16(buf, off + OFF_TOTAL_LEN);
   // TSO/GSO on the capturing host writes 0 as total length: take what was captured.
   const totalLen = total === 0 ? end - off : total;
   if (totalLen < ihl) return Status.Malformed;
   if (end - off < ihl) return Status.Truncated;
   out.version = 4;
   out.proto = buf[off + OFF_PROTO]!;
-  out.src4 = buf.readUInt32BE(off + OFF_SRC);
-  out.dst4 = buf.readUInt32BE(off + OFF_DST);
+  out.src4 = u32(buf, off + OFF_SRC);
+  out.dst4 = u32(buf, off + OFF_DST);
   out.payloadOff = off + ihl;
   // Trailing bytes past Total Length are link padding (Ethernet minimum frame size).
   out.payloadEnd = Math.min(end, off + totalLen);
-  const frag = buf.readUInt16BE(off + OFF_FRAG);
+  const frag = u16(buf, off + OFF_FRAG);
   out.moreFragments = (frag & FLAG_MF) !== 0;
   out.fragOffset = (frag & FRAG_MASK) * 8;
   out.isFragment = out.moreFragments || out.fragOffset !== 0;
-  out.fragId = buf.readUInt16BE(off + OFF_ID);
+  out.fragId = u16(buf, off + OFF_ID);
   return off + totalLen > end ? Status.Truncated : Status.Ok;
 }

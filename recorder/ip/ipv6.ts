@@ -1,3 +1,4 @@
+import { u16, u32 } from '../core/bytes.js';
 import { IpProto } from '../core/packet.js';
 import { Status } from '../core/status.js';
 import type { IpResult } from './ip-result.js';
@@ -24,7 +25,7 @@ const MAX_EXTENSIONS = 16;
 export function decodeIpv6(buf: Buffer, off: number, end: number, out: IpResult): Status {
   if (end - off < HEADER) return Status.Truncated;
   if (buf[off]! >> 4 !== 6) return Status.Malformed;
-  const payloadLen = buf.readUInt16BE(off + OFF_PAYLOAD_LEN);
+  const payloadLen = u16(buf, off + OFF_PAYLOAD_LEN);
   // Jumbograms (RFC 2675) carry 0 here; they do not occur on Ethernet SPAN ports.
   if (payloadLen === 0 && buf[off + OFF_NEXT] !== IpProto.NoNext) return Status.Unsupported;
   out.version = 6;
@@ -71,11 +72,11 @@ export function walkIpv6Extensions(buf: Buffer, off: number, end: number, next: 
       }
       case IpProto.Fragment: {
         if (end - p < FRAG_HEADER) return Status.Truncated;
-        const fo = buf.readUInt16BE(p + 2);
+        const fo = u16(buf, p + 2);
         out.proto = buf[p]!;
         out.fragOffset = fo & 0xfff8;
         out.moreFragments = (fo & 1) !== 0;
-        out.fragId = buf.readUInt32BE(p + 4);
+        out.fragId = u32(buf, p + 4);
         // An atomic fragment (offset 0, M=0; RFC 6946) is a whole packet: decode it as such.
         if (out.fragOffset === 0 && !out.moreFragments) {
           next = out.proto;

@@ -1,3 +1,4 @@
+import { u16, u32 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 
 /**
@@ -27,10 +28,10 @@ export function decodeTcpHeader(buf: Buffer, off: number, end: number, out: TcpR
   const dataOff = (buf[off + 12]! >> 4) * 4;
   if (dataOff < MIN_HEADER) return Status.Malformed;
   if (end - off < dataOff) return Status.Truncated;
-  out.srcPort = buf.readUInt16BE(off);
-  out.dstPort = buf.readUInt16BE(off + 2);
-  out.seq = buf.readUInt32BE(off + 4);
-  out.ack = buf.readUInt32BE(off + 8);
+  out.srcPort = u16(buf, off);
+  out.dstPort = u16(buf, off + 2);
+  out.seq = u32(buf, off + 4);
+  out.ack = u32(buf, off + 8);
   out.flags = buf[off + 13]!;
   out.payloadOff = off + dataOff;
   out.payloadLen = end - off - dataOff;

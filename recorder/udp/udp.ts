@@ -1,3 +1,4 @@
+import { u16 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 
 /**
@@ -17,9 +18,9 @@ export interface UdpResult {
 
 export function decodeUdp(buf: Buffer, off: number, end: number, out: UdpResult): Status {
   if (end - off < UDP_HEADER) return Status.Truncated;
-  const length = buf.readUInt16BE(off + 4);
-  out.srcPort = buf.readUInt16BE(off);
-  out.dstPort = buf.readUInt16BE(off + 2);
+  const length = u16(buf, off + 4);
+  out.srcPort = u16(buf, off);
+  out.dstPort = u16(buf, off + 2);
   out.payloadOff = off + UDP_HEADER;
   // Length 0 is legal only in IPv6 jumbograms (RFC 2675); otherwise it must cover the header.
   if (length !== 0 && length < UDP_HEADER) return Status.Malformed;

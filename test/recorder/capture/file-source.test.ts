@@ -18,21 +18,10 @@ import {
   type WriterFrame,
 } from '../../support/capture-writer.js';
 import { tshark } from '../../support/tshark.js';
+import { prng as rng } from '../../support/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'file-source-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const randomBytes = (rand: () => number, n: number): Buffer => {
   const b = Buffer.alloc(n);

@@ -55,3 +55,56 @@ describe('bin/recorder inspect', () => {
     assert.match(r.err, /unknown option/);
   });
 });
+
+describe('bin/recorder inspect --iface (live, through the libpcap addon)', () => {
+  it('captures RTP sent on lo and reports the conversation and kernel counters', async () => {
+    const { spawn } = await import('node:child_process');
+    const dgram = await import('node:dgram');
+    const rx = dgram.createSocket('udp4');
+    await new Promise<void>((res) => rx.bind(0, '127.0.0.1', res));
+    const port = rx.address().port;
+    const child = spawn('bin/recorder', ['inspect', '--iface', 'lo', '--filter', `udp and dst port ${port}`, '--count', '40', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const tx = dgram.createSocket('udp4');
+    const rtp = Buffer.alloc(172);
+    rtp[0] = 0x80;
+    let seq = 0;
+    let done = false;
+    void exited.then(() => (done = true));
+    const deadline = Date.now() + 20_000;
+    // Keep sending until the recorder has seen its 40 frames (it may take a moment to open).
+    while (!done && Date.now() < deadline) {
+      rtp.writeUInt16BE(seq++, 2);
+      tx.send(rtp, port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const code = await exited;
+    tx.close();
+    rx.close();
+    assert.equal(code, 0, err);
+    const doc = JSON.parse(out) as { capture: { packets: number; malformed: Record<string, number> }; conversations: { udp: { b: { port: number }; packetsAtoB: number; kind: string }[] } };
+    assert.equal(doc.capture.packets, 40);
+    assert.equal(doc.conversations.udp.length, 1);
+    assert.equal(doc.conversations.udp[0]!.b.port, port);
+    assert.equal(doc.conversations.udp[0]!.packetsAtoB, 40);
+    assert.equal(doc.conversations.udp[0]!.kind, 'rtp');
+    assert.equal(doc.capture.malformed['capture.kernel_dropped'], 0);
+  });
+
+  it('a bad interface or filter: one line, exit 2', () => {
+    let r = run('inspect', '--iface', 'nosuchif0', '--duration', '1');
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trim().split('\n').length, 1);
+    assert.match(r.err, /nosuchif0/);
+    r = run('inspect', '--iface', 'lo', '--filter', 'udp and port', '--duration', '1');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /filter/);
+    r = run('inspect', '--iface', 'lo', '--count', 'many');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--count must be a positive integer/);
+  });
+});
