@@ -30,8 +30,11 @@ apt:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# `npm install` from the lockfile rather than `npm ci`: npm 11.19's `ci` rejects this lockfile
+# for lacking the other platforms' optional binaries of msgpackr-extract (an lmdb dependency).
+# lmdb and msgpackr-extract ship prebuilt binaries, so their install scripts are denied.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 npm: node_modules/.package-lock.json
