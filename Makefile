@@ -32,7 +32,7 @@ apt:
 
 # `npm install` from the lockfile rather than `npm ci`: npm 11.19's `ci` rejects this lockfile
 # for lacking the other platforms' optional binaries of msgpackr-extract (an lmdb dependency).
-# lmdb and msgpackr-extract ship prebuilt binaries, so their install scripts are denied.
+# lmdb and msgpackr-extract ship prebuilt binaries; their install scripts only find them.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm install --no-audit --no-fund
 	@touch $@
