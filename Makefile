@@ -4,8 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages: libpcap for the live-capture addon; tshark (the reference dissector of the
-# golden tests), tcpdump (capacity reference), iproute2 (test namespaces).
-APT_PACKAGES := libpcap-dev tshark tcpdump iproute2 python3 g++ make
+# golden tests), tcpdump (capacity reference), iproute2 (test namespaces), sox (reference codec).
+APT_PACKAGES := libpcap-dev tshark tcpdump iproute2 sox python3 g++ make
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Node's headers ship with Debian/NodeSource node under <prefix>/include/node: build against
 # them so node-gyp never tries to download headers (the machine only reaches npm and apt).

@@ -16,6 +16,8 @@ export interface PacketSink {
   tcpStreams?: TcpStreamConsumer;
   /** Outer UDP layers of tunnels (VXLAN): counted as flows of their own. */
   onTunnelUdp?(p: Packet): void;
+  /** Capture time moved on: expire state (called about once per second of capture time). */
+  sweep?(now: number): void;
 }
 
 export interface PipelineOptions {
@@ -84,6 +86,12 @@ export class Pipeline {
   sweep(now: number): void {
     this.decoder.sweep(now);
     this.tcp?.sweep(now);
+    this.sink.sweep?.(now);
+  }
+
+  /** Capture time of the newest frame seen. */
+  get now(): number {
+    return this.lastTime;
   }
 
   /** End of input: deliver what TCP still holds and close every connection. */

@@ -11,7 +11,8 @@ export interface PartyInfo {
   name: string;
 }
 
-export type CallProtocol = 'sip' | 'sccp' | 'siprec' | 'netfeed';
+/** `rtp`: RTP recorded without signaling (record-unattached). */
+export type CallProtocol = 'sip' | 'sccp' | 'siprec' | 'netfeed' | 'rtp';
 export type Direction = 'inbound' | 'outbound' | 'internal' | 'unknown';
 
 export interface StreamRecord {

@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { fail, UsageError } from './errors.js';
+import { registerCallsCommand } from './calls-command.js';
 import { inspectCommand, inspectLive } from './inspect-command.js';
+import { replayCommand, type ReplayOptions } from './replay-command.js';
+import { runCommand, type RunOptions } from './run-command.js';
 
 const program = new Command('recorder')
   .description('Passive VoIP call recorder: captures, signaling, recordings')
@@ -44,6 +47,35 @@ program
       await inspectCommand(files, opts);
     }
   });
+
+program
+  .command('replay')
+  .description('record the calls found in captures, as the live recorder would')
+  .argument('<capture...>', 'pcap or pcapng files')
+  .option('--config <file>', 'JSON config (users, rules, storage)')
+  .option('--out <dir>', 'write spool, recordings and index under this directory')
+  .option('--format <format>', 'opus | mp3 | wav')
+  .option('--channels <mode>', 'mono | dual (one party per channel)')
+  .option('--record-unattached', 'also record RTP that matches no call')
+  .option('--pt <pt=codec/rate[/ch]>', 'payload type mapping, e.g. 96=opus/48000/2 (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--json', 'one JSON document on stdout')
+  .action(async (files: string[], opts: ReplayOptions) => {
+    await replayCommand(files, opts);
+  });
+
+program
+  .command('run')
+  .description('the appliance: live capture, calls recorded as they end, /metrics and /healthz')
+  .option('--config <file>', 'JSON config (interfaces, users, storage, metrics)')
+  .option('--iface <name>', 'capture interface (repeatable; replaces inputs.interfaces)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--filter <bpf>', 'BPF filter for --iface')
+  .option('--out <dir>', 'data directory (spool, recordings, index)')
+  .option('--metrics <host:port|off>', 'metrics and health listener')
+  .action(async (opts: RunOptions) => {
+    await runCommand(opts);
+  });
+
+registerCallsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import type { Counters } from './core/counters.js';
+import type { Packet } from './core/packet.js';
+import { PayloadKind } from './demux/payload-kind.js';
+import type { Call, PayloadMapping } from './calls/call.js';
+import type { CallRecord } from './calls/call-record.js';
+import { CallRegistry, type CallTimeouts } from './calls/call-registry.js';
+import type { UsersDirectory } from './calls/users-directory.js';
+import type { CallIndex } from './index/call-index.js';
+import type { MediaJobPool } from './media/job-pool.js';
+import type { PacketSink } from './pipeline.js';
+import { DialogTracker } from './sip/dialog-tracker.js';
+import { parseSipMessage } from './sip/message.js';
+import { sipTcpConsumer } from './sip/stream-framer.js';
+import type { CallSpool } from './spool/call-spool.js';
+import { markRendered, type SpoolDirectory } from './spool/spool-directory.js';
+import type { TcpStreamConsumer } from './tcp/stream-reassembler.js';
+
+export interface CallRecorderOptions {
+  counters: Counters;
+  users?: UsersDirectory;
+  timeouts?: Partial<CallTimeouts>;
+  spool?: SpoolDirectory | null;
+  pool?: MediaJobPool | null;
+  index?: CallIndex | null;
+  recordingsDir?: string;
+  format?: 'wav' | 'opus' | 'mp3';
+  channels?: 1 | 2;
+  recordUnattached?: boolean;
+  payloadOverrides?: ReadonlyMap<number, PayloadMapping>;
+  /** Called when a call's record is final (recording rendered, index written). */
+  onRecord?: (rec: CallRecord) => void;
+}
+
+/**
+ * The recording service's packet sink: SIP (UDP, and TCP through the stream framer) drives
+ * dialogs in the call registry; RTP/RTCP joins calls through the flow table and is spooled;
+ * a call's end closes its spool, renders the recording in the media pool and indexes it.
+ */
+export class CallRecorder implements PacketSink {
+  readonly registry: CallRegistry;
+  readonly tcpStreams: TcpStreamConsumer;
+  private readonly dialogs: DialogTracker;
+  private readonly pending = new Set<Promise<void>>();
+  readonly records: CallRecord[] = [];
+
+  constructor(private readonly opts: CallRecorderOptions) {
+    const { counters } = opts;
+    this.registry = new CallRegistry(counters, {
+      users: opts.users,
+      timeouts: opts.timeouts,
+      spool: opts.spool ?? null,
+      recordUnattached: opts.recordUnattached,
+      payloadOverrides: opts.payloadOverrides,
+      onCallEnded: (call, rec, spool) => this.finalize(call, rec, spool),
+    });
+    this.dialogs = new DialogTracker(this.registry, counters);
+    this.tcpStreams = sipTcpConsumer((msg, _conn, _dir, _now) => {
+      if (this.tcpPacket) this.dialogs.onMessage(msg, this.tcpPacket);
+    }, counters);
+  }
+
+  /** The TCP segment being reassembled (its frame gives time and addresses to the dialog). */
+  private tcpPacket: Packet | null = null;
+
+  onTcpSegment(p: Packet): void {
+    this.tcpPacket = p;
+  }
+
+  onUdp(p: Packet, kind: PayloadKind): void {
+    if (kind === PayloadKind.Rtp || kind === PayloadKind.Rtcp) {
+      this.registry.onMedia(p, kind);
+    } else if (kind === PayloadKind.Sip) {
+      const msg = parseSipMessage(p.payload, p.payloadOff, p.payloadLen, this.opts.counters);
+      if (msg) this.dialogs.onMessage(msg, p);
+    }
+  }
+
+  sweep(now: number): void {
+    this.registry.sweep(now);
+  }
+
+  /** End of input or shutdown: every call ends; resolves when all are rendered and indexed. */
+  async finish(now: number, reason: string): Promise<CallRecord[]> {
+    this.registry.finish(now, reason);
+    while (this.pending.size) await Promise.all([...this.pending]);
+    await this.opts.index?.flushed();
+    return this.records;
+  }
+
+  private finalize(call: Call, rec: CallRecord, spool: CallSpool | null): void {
+    const job = this.complete(call, rec, spool).catch((err: unknown) => {
+      this.opts.counters.inc('media.job_failed');
+      rec.notes.push(`recording failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.store(rec);
+    });
+    this.pending.add(job);
+    void job.finally(() => this.pending.delete(job));
+  }
+
+  private async complete(call: Call, rec: CallRecord, spool: CallSpool | null): Promise<void> {
+    if (spool) {
+      await spool.close({ id: call.id, callId: call.callId, record: rec });
+      if (this.opts.pool && this.opts.recordingsDir) {
+        const ext = this.opts.format ?? 'wav';
+        rec.recording = await this.opts.pool.render(spool.dir, {
+          outPath: join(this.opts.recordingsDir, `${call.id}.${ext}`),
+          format: 'wav',
+          channels: this.opts.channels ?? 2,
+        });
+        // Recorded as rendered, so start-up recovery never renders this spool again.
+        await markRendered(spool.dir, rec.recording);
+        this.opts.counters.inc('recordings.written');
+      }
+    }
+    this.store(rec);
+  }
+
+  private store(rec: CallRecord): void {
+    this.records.push(rec);
+    this.opts.index?.put(rec);
+    this.opts.onRecord?.(rec);
+  }
+}

@@ -1,0 +1,549 @@
+import { formatEpochNs } from '../capture/frame.js';
+import type { Counters } from '../core/counters.js';
+import type { Packet } from '../core/packet.js';
+import { Status } from '../core/status.js';
+import { PayloadKind } from '../demux/payload-kind.js';
+import { decodeRtpHeader, RtpHeader } from '../rtp/header.js';
+import { staticPayloadFormat } from '../rtp/payload-types.js';
+import { RtpStreamStats } from '../rtp/stream-stats.js';
+import { DtmfDetector } from '../rtp/telephone-event.js';
+import type { SessionDescription } from '../sdp/session-description.js';
+import type { CallSpool } from '../spool/call-spool.js';
+import type { SpoolDirectory } from '../spool/spool-directory.js';
+import { Call, CallState, type Party, type PayloadMapping } from './call.js';
+import type { CallProtocol, CallRecord, PartyInfo, StreamRecord } from './call-record.js';
+import { dstKey, endpointAddress, endpointKey, formatEndpointKey, srcKey, type EndpointKey } from './endpoint-key.js';
+import { UsersDirectory } from './users-directory.js';
+
+/** Timeouts by call state (Oreka's VoIpSession idea), in seconds of capture time. */
+export interface CallTimeouts {
+  /** INVITE without a final answer. */
+  setupSec: number;
+  /** Established call with neither SIP nor RTP for this long. */
+  mediaSec: number;
+  /** On hold (no RTP is expected) with no SIP for this long. */
+  holdSec: number;
+  /** Unattached RTP flow with no packet for this long is forgotten. */
+  orphanRtpSec: number;
+  /** Longest call; a call that never sees a BYE ends here at the latest. */
+  maxCallSec: number;
+}
+
+export const DEFAULT_TIMEOUTS: CallTimeouts = { setupSec: 300, mediaSec: 120, holdSec: 7200, orphanRtpSec: 60, maxCallSec: 14400 };
+
+export interface RegistryOptions {
+  timeouts?: Partial<CallTimeouts>;
+  users?: UsersDirectory;
+  /** Spool media of calls (null: track and report only). */
+  spool?: SpoolDirectory | null;
+  /** Record RTP that matches no call, as calls of protocol `rtp` grouped by address pair. */
+  recordUnattached?: boolean;
+  /** Payload type mappings used when no SDP says otherwise (`--pt 96=opus/48000/2`). */
+  payloadOverrides?: ReadonlyMap<number, PayloadMapping>;
+  /** Most calls tracked at once; more are refused and counted. */
+  maxCalls?: number;
+  /** Most unattached flows remembered. */
+  maxUnattached?: number;
+  /** Called once per call when it ends, with its final record (recording filled in later). */
+  onCallEnded?: (call: Call, record: CallRecord, spool: CallSpool | null) => void;
+}
+
+/** One RTP stream: one SSRC in one flow. */
+export interface RtpStream {
+  ssrc: number;
+  party: Party;
+  src: EndpointKey;
+  dst: EndpointKey;
+  pt: number;
+  codec: string;
+  clockRate: number;
+  stats: RtpStreamStats;
+  dtmf: DtmfDetector | null;
+  /** Payload types of this SSRC that carry RFC 4733 events / RFC 3389 comfort noise (-1: none). */
+  dtmfPt: number;
+  cnPt: number;
+  spoolIndex: number;
+  first: number;
+  last: number;
+}
+
+/** Packets between two endpoints in one direction. */
+interface Flow {
+  src: EndpointKey;
+  dst: EndpointKey;
+  call: Call | null;
+  /** The call's entry (spool), kept on the flow so the per-packet path needs no lookup. */
+  entry: CallEntry | null;
+  party: Party;
+  streams: RtpStream[];
+  last: number;
+  rtcp: number;
+}
+
+interface Expectation {
+  call: Call;
+  /** The party that receives at this endpoint. */
+  party: Party;
+  since: number;
+}
+
+interface CallEntry {
+  call: Call;
+  key: string;
+  flows: Flow[];
+  spool: CallSpool | null;
+}
+
+const other = (p: Party): Party => (p === 'caller' ? 'callee' : 'caller');
+
+const iso = (t: number): string => new Date(Math.round(t * 1000)).toISOString();
+
+const MAX_STREAMS_PER_FLOW = 16;
+
+/**
+ * The call registry: calls and their parties, the flow table of expectations (address:port →
+ * call and receiving party, from SDP and learned from traffic), RTP streams per flow and SSRC,
+ * spooling, timeouts on capture time. Signaling trackers (SIP dialogs, later SCCP and SIPREC)
+ * drive it; the packet path feeds it RTP/RTCP.
+ */
+export class CallRegistry {
+  readonly timeouts: CallTimeouts;
+  readonly users: UsersDirectory;
+  private readonly calls = new Map<string, CallEntry>();
+  private readonly expectations = new Map<EndpointKey, Expectation>();
+  /** IPv4 flows in two numeric levels (src → dst → flow) so lookups allocate nothing. */
+  private readonly flows4 = new Map<number, Map<number, Flow>>();
+  private readonly flows6 = new Map<string, Flow>();
+  private readonly unattached: Flow[] = [];
+  private readonly unattachedCalls = new Map<string, CallEntry>();
+  /** Every tracked call's entry, by identity (SIP, SCCP… and unattached pseudo-calls alike). */
+  private readonly entries = new Map<Call, CallEntry>();
+  private readonly rtp = new RtpHeader();
+  private readonly opts: RegistryOptions;
+  private nextSeq = 0;
+  private flowCount = 0;
+
+  constructor(
+    private readonly counters: Counters,
+    opts: RegistryOptions = {},
+  ) {
+    this.opts = opts;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.users = opts.users ?? new UsersDirectory();
+  }
+
+  get activeCalls(): number {
+    return this.calls.size + this.unattachedCalls.size;
+  }
+
+  /** Find a tracked call by its protocol key (SIP: Call-ID). */
+  get(key: string): Call | undefined {
+    return this.calls.get(key)?.call;
+  }
+
+  start(key: string, protocol: CallProtocol, callId: string, from: PartyInfo, to: PartyInfo, p: Packet): Call | null {
+    if (this.calls.size >= (this.opts.maxCalls ?? 100_000)) {
+      this.counters.inc('calls.table_full');
+      return null;
+    }
+    const f = p.frame!;
+    const id = `${formatEpochNs(f.tsSec, f.tsNsec).replace('.', '-')}-${(this.nextSeq++).toString(36)}`;
+    const call = new Call(id, protocol, callId, from, to, p.time, { sec: f.tsSec, nsec: f.tsNsec });
+    const entry: CallEntry = { call, key, flows: [], spool: null };
+    this.calls.set(key, entry);
+    this.entries.set(call, entry);
+    this.counters.inc('calls.started');
+    return call;
+  }
+
+  /**
+   * An offer or answer from `party`: where it receives media. Every audio m-line's address and
+   * port, its RTCP port, and every ICE candidate become expectations; a later SDP supersedes.
+   */
+  setMedia(call: Call, party: Party, sdp: SessionDescription, now: number): void {
+    const m = call.media[party];
+    m.endpoints = [];
+    m.payloads = [];
+    call.sdpCount++;
+    let hold = sdp.audio.length > 0;
+    for (const media of sdp.audio) {
+      if (!media.hold) hold = false;
+      for (const pf of media.payloads) {
+        if (!m.payloads.some((x) => x.pt === pf.pt)) m.payloads.push({ pt: pf.pt, codec: pf.codec, clockRate: pf.clockRate, channels: pf.channels });
+      }
+      if (media.port === 0) continue;
+      this.expect(call, party, media.connection, media.port, now);
+      if (!media.rtcpMux) this.expect(call, party, media.rtcpAddress || media.connection, media.rtcpPort, now);
+      for (const c of media.candidates) if (c.component === 1 || c.component === 2) this.expect(call, party, c.ip, c.port, now);
+    }
+    if (hold !== m.hold) call.note(hold ? `hold by ${party}` : `resume by ${party}`);
+    m.hold = hold;
+  }
+
+  private expect(call: Call, party: Party, ip: string, port: number, now: number): void {
+    if (!ip || ip === '0.0.0.0' || ip === '::' || port <= 0 || port > 65535) return;
+    const key = endpointKey(ip, port);
+    if (key === null) {
+      this.counters.inc('calls.bad_sdp_address');
+      return;
+    }
+    const prev = this.expectations.get(key);
+    if (prev && prev.call !== call) this.counters.inc('calls.expectation_superseded');
+    this.expectations.set(key, { call, party, since: now });
+    call.expectations.add(key);
+    call.media[party].endpoints.push(key);
+  }
+
+  /** RTP or RTCP from the packet path. */
+  onMedia(p: Packet, kind: PayloadKind): void {
+    if (p.truncated) {
+      this.counters.inc('rtp.truncated');
+      return;
+    }
+    const flow = this.flow(p);
+    if (flow === null) return;
+    flow.last = p.time;
+    if (flow.call) flow.call.lastActivity = p.time;
+    if (kind === PayloadKind.Rtcp) {
+      flow.rtcp++;
+      return;
+    }
+    const h = this.rtp;
+    if (decodeRtpHeader(p.payload, p.payloadOff, p.payloadLen, h) !== Status.Ok) {
+      this.counters.inc('rtp.malformed');
+      return;
+    }
+    let s: RtpStream | undefined;
+    for (const x of flow.streams) if (x.ssrc === h.ssrc) s = x;
+    if (s === undefined) {
+      if (flow.streams.length >= MAX_STREAMS_PER_FLOW) {
+        this.counters.inc('rtp.too_many_ssrcs');
+        return;
+      }
+      s = this.newStream(flow, h.ssrc, h.pt, p);
+    }
+    if (h.pt !== s.pt && h.pt !== s.dtmfPt && h.pt !== s.cnPt) this.switchPayload(flow, s, h.pt, p.time);
+    s.last = p.time;
+    const verdict = s.stats.update(h.seq, h.timestamp, p.time);
+    if (h.pt === s.dtmfPt && s.dtmf && verdict !== 'dup') s.dtmf.push(h.timestamp, h.marker, p.payload, h.payloadOff, h.payloadLen, p.time);
+    const entry = flow.entry;
+    if (entry?.spool && s.spoolIndex >= 0 && verdict !== 'dup') {
+      const f = p.frame!;
+      entry.spool.append(s.spoolIndex, h.seq, h.timestamp, h.marker, h.pt, f.tsSec, f.tsNsec, p.payload, h.payloadOff, h.payloadLen);
+    }
+  }
+
+  private flow(p: Packet): Flow | null {
+    if (p.ipVersion === 4) {
+      const sk = p.src4 * 65536 + p.srcPort;
+      const dk = p.dst4 * 65536 + p.dstPort;
+      let byDst = this.flows4.get(sk);
+      const hit = byDst?.get(dk);
+      if (hit) return hit;
+      const f = this.newFlow(sk, dk, p);
+      if (f === null) return null;
+      if (!byDst) this.flows4.set(sk, (byDst = new Map()));
+      byDst.set(dk, f);
+      return f;
+    }
+    const sk = srcKey(p);
+    const dk = dstKey(p);
+    const key = `${sk} ${dk}`;
+    const hit = this.flows6.get(key);
+    if (hit) return hit;
+    const f = this.newFlow(sk, dk, p);
+    if (f !== null) this.flows6.set(key, f);
+    return f;
+  }
+
+  private newFlow(src: EndpointKey, dst: EndpointKey, p: Packet): Flow | null {
+    if (this.flowCount >= 200_000) {
+      this.counters.inc('rtp.flow_table_full');
+      return null;
+    }
+    // The receiver's advertised address is the best evidence (NAT rewrites the sender's);
+    // symmetric RTP makes the sender's own advertised address the second best.
+    const byDst = this.expectations.get(dst);
+    const bySrc = byDst ? undefined : this.expectations.get(src);
+    let call: Call | null = null;
+    let party: Party = 'caller';
+    if (byDst) {
+      call = byDst.call;
+      party = other(byDst.party);
+      this.learn(call, party, src, p.time);
+    } else if (bySrc) {
+      call = bySrc.call;
+      party = bySrc.party;
+      this.learn(call, other(party), dst, p.time);
+    }
+    const flow: Flow = { src, dst, call, entry: null, party, streams: [], last: p.time, rtcp: 0 };
+    this.flowCount++;
+    if (call) {
+      flow.entry = this.entryOf(call) ?? null;
+      flow.entry?.flows.push(flow);
+    } else {
+      this.attachUnattached(flow, p);
+    }
+    return flow;
+  }
+
+  /** The far end seen in traffic (NAT, symmetric RTP) becomes an expectation too. */
+  private learn(call: Call, party: Party, key: EndpointKey, now: number): void {
+    if (this.expectations.has(key)) return;
+    this.expectations.set(key, { call, party, since: now });
+    call.expectations.add(key);
+    this.counters.inc('calls.learned_endpoint');
+  }
+
+  private attachUnattached(flow: Flow, p: Packet): void {
+    if (!this.opts.recordUnattached) {
+      if (this.unattached.length < (this.opts.maxUnattached ?? 10_000)) this.unattached.push(flow);
+      else this.counters.inc('rtp.unattached_overflow');
+      return;
+    }
+    // One pseudo-call per address pair, whichever direction came first is the "caller".
+    const a = formatEndpointKey(flow.src);
+    const b = formatEndpointKey(flow.dst);
+    const key = a < b ? `${a} ${b}` : `${b} ${a}`;
+    let entry = this.unattachedCalls.get(key);
+    if (!entry) {
+      const f = p.frame!;
+      const call = new Call(`${formatEpochNs(f.tsSec, f.tsNsec).replace('.', '-')}-${(this.nextSeq++).toString(36)}`, 'rtp', '', endpointParty(flow.src), endpointParty(flow.dst), p.time, {
+        sec: f.tsSec,
+        nsec: f.tsNsec,
+      });
+      call.state = CallState.Established;
+      call.answer = p.time;
+      call.note('RTP without signaling (recorded because record-unattached is on)');
+      entry = { call, key, flows: [], spool: null };
+      this.unattachedCalls.set(key, entry);
+      this.entries.set(call, entry);
+      this.counters.inc('calls.unattached_recorded');
+      flow.party = 'caller';
+    } else {
+      flow.party = formatEndpointKey(flow.src) === entry.call.from.uri ? 'caller' : 'callee';
+    }
+    flow.call = entry.call;
+    flow.entry = entry;
+    entry.flows.push(flow);
+  }
+
+  private entryOf(call: Call): CallEntry | undefined {
+    return this.entries.get(call);
+  }
+
+  private mapping(call: Call | null, party: Party, pt: number): PayloadMapping | undefined {
+    if (call) {
+      // RFC 3264 §5.1: a sender uses the payload numbers of the receiver's SDP.
+      const byReceiver = call.media[other(party)].payloads.find((x) => x.pt === pt);
+      if (byReceiver) return byReceiver;
+      const bySender = call.media[party].payloads.find((x) => x.pt === pt);
+      if (bySender) return bySender;
+    }
+    return this.opts.payloadOverrides?.get(pt) ?? staticPayloadFormat(pt) ?? undefined;
+  }
+
+  private newStream(flow: Flow, ssrc: number, pt: number, p: Packet): RtpStream {
+    const map = this.mapping(flow.call, flow.party, pt);
+    const codec = map?.codec ?? `PT${pt}`;
+    const clockRate = map?.clockRate ?? 8000;
+    const s: RtpStream = {
+      ssrc,
+      party: flow.party,
+      src: flow.src,
+      dst: flow.dst,
+      pt,
+      codec,
+      clockRate,
+      stats: new RtpStreamStats(clockRate),
+      dtmf: null,
+      dtmfPt: -1,
+      cnPt: -1,
+      spoolIndex: -1,
+      first: p.time,
+      last: p.time,
+    };
+    if (flow.streams.length > 0) flow.call?.note(`SSRC change on ${formatEndpointKey(flow.src)} → ${formatEndpointKey(flow.dst)}`);
+    flow.streams.push(s);
+    this.classifyPayload(flow, s, pt, map);
+    if (flow.call) this.spoolStream(flow.call, s);
+    else this.counters.inc('rtp.unattached_streams');
+    return s;
+  }
+
+  /**
+   * Telephone-event (RFC 4733) and comfort noise (RFC 3389) share the SSRC of the audio they
+   * accompany: remember their payload types instead of treating them as codec changes.
+   */
+  private classifyPayload(flow: Flow, s: RtpStream, pt: number, map: PayloadMapping | undefined): boolean {
+    const codec = map?.codec.toLowerCase();
+    if (codec === 'telephone-event') {
+      s.dtmfPt = pt;
+      if (!s.dtmf) {
+        const call = flow.call;
+        const party = s.party;
+        s.dtmf = new DtmfDetector((ev) => call?.dtmf.push({ digit: ev.digit, time: iso(ev.firstArrival), durationMs: Math.round(ev.durationMs), party }), map?.clockRate ?? 8000);
+      }
+      return true;
+    }
+    if (codec === 'cn') {
+      s.cnPt = pt;
+      return true;
+    }
+    return false;
+  }
+
+  /** A payload type change inside one SSRC: DTMF or CN interleaved, or a codec switch. */
+  private switchPayload(flow: Flow, s: RtpStream, pt: number, _now: number): void {
+    const map = this.mapping(flow.call, flow.party, pt);
+    if (this.classifyPayload(flow, s, pt, map)) return;
+    const codec = map?.codec ?? `PT${pt}`;
+    // A stream that began with DTMF or CN takes its real codec silently.
+    if (s.pt !== s.dtmfPt && s.pt !== s.cnPt && s.codec !== codec) flow.call?.note(`codec change to ${codec} by ${s.party}`);
+    s.pt = pt;
+    s.codec = codec;
+    s.clockRate = map?.clockRate ?? s.clockRate;
+  }
+
+
+  private spoolStream(call: Call, s: RtpStream): void {
+    const spoolDir = this.opts.spool;
+    if (!spoolDir) return;
+    const entry = this.entryOf(call);
+    if (!entry) return;
+    if (!entry.spool) entry.spool = spoolDir.open({ id: call.id, callId: call.callId, record: this.record(call, entry) });
+    const payloads = [...call.media[other(s.party)].payloads, ...call.media[s.party].payloads];
+    for (const [pt, m] of this.opts.payloadOverrides ?? []) if (!payloads.some((x) => x.pt === pt)) payloads.push(m);
+    const st = staticPayloadFormat(s.pt);
+    if (st && !payloads.some((x) => x.pt === s.pt)) payloads.push(st);
+    s.spoolIndex = entry.spool.addStream({
+      ssrc: s.ssrc,
+      party: s.party,
+      channel: s.party === 'caller' ? 0 : 1,
+      src: formatEndpointKey(s.src),
+      dst: formatEndpointKey(s.dst),
+      payloads,
+    });
+  }
+
+  /** Ends a call: removes its expectations and flows, builds its record, hands it on. */
+  end(call: Call, reason: string, now: number): void {
+    if (call.state === CallState.Ended) return;
+    // A call left waiting after a challenge or redirect ends with that answer as its outcome.
+    if (call.state === CallState.Setup && call.status >= 300 && reason !== 'bye' && reason !== 'cancel') reason = `rejected:${call.status}`;
+    call.state = CallState.Ended;
+    call.end = Math.max(now, call.start);
+    call.endReason = reason;
+    const entry = this.entryOf(call);
+    for (const k of call.expectations) if (this.expectations.get(k)?.call === call) this.expectations.delete(k);
+    if (entry) {
+      for (const f of entry.flows) for (const st of f.streams) st.dtmf?.flush();
+      for (const f of entry.flows) this.dropFlow(f);
+      if (call.protocol === 'rtp') this.unattachedCalls.delete(entry.key);
+      else this.calls.delete(entry.key);
+      this.entries.delete(call);
+    }
+    this.counters.inc(`calls.ended_${reason.split(':')[0]}`);
+    const record = this.record(call, entry);
+    entry?.spool?.updateMeta({ id: call.id, callId: call.callId, record });
+    this.opts.onCallEnded?.(call, record, entry?.spool ?? null);
+  }
+
+  private dropFlow(f: Flow): void {
+    if (typeof f.src === 'number' && typeof f.dst === 'number') {
+      const m = this.flows4.get(f.src);
+      if (m?.get(f.dst) === f) {
+        m.delete(f.dst);
+        if (m.size === 0) this.flows4.delete(f.src);
+        this.flowCount--;
+      }
+    } else {
+      const key = `${f.src} ${f.dst}`;
+      if (this.flows6.get(key) === f) {
+        this.flows6.delete(key);
+        this.flowCount--;
+      }
+    }
+  }
+
+  /** Timeouts by state, on capture time. */
+  sweep(now: number): void {
+    const t = this.timeouts;
+    for (const { call } of [...this.calls.values()]) {
+      const age = now - call.start;
+      if (age > t.maxCallSec) this.end(call, 'timeout:max', now);
+      else if (call.state === CallState.Setup && now - call.lastSignal > t.setupSec) this.end(call, 'timeout:setup', call.lastActivity);
+      else if (call.state === CallState.Established) {
+        const idle = now - call.lastActivity;
+        if (call.onHold ? now - call.lastSignal > t.holdSec : idle > t.mediaSec) this.end(call, call.onHold ? 'timeout:hold' : 'timeout:media', call.lastActivity);
+      }
+    }
+    for (const { call } of [...this.unattachedCalls.values()]) if (now - call.lastActivity > t.orphanRtpSec) this.end(call, 'timeout:media', call.lastActivity);
+    // Unattached flows are only reported; keep them, they are capped.
+  }
+
+  /** End of input (replay) or shutdown: every open call ends now. */
+  finish(now: number, reason: string): void {
+    for (const { call } of [...this.calls.values()]) this.end(call, reason, Math.max(now, call.lastActivity));
+    for (const { call } of [...this.unattachedCalls.values()]) this.end(call, reason, call.lastActivity);
+  }
+
+  /** Streams that matched no call (for the JSON `unattached` list). */
+  unattachedStreams(): { ssrc: number; src: string; dst: string; packets: number; payloadType: number; codec: string }[] {
+    const out = [];
+    for (const f of this.unattached)
+      for (const s of f.streams) out.push({ ssrc: s.ssrc, src: formatEndpointKey(s.src), dst: formatEndpointKey(s.dst), packets: s.stats.packets, payloadType: s.pt, codec: s.codec });
+    return out;
+  }
+
+  /** The call as reported and indexed (DESIGN.md `--json` schema). */
+  record(call: Call, entry = this.entryOf(call)): CallRecord {
+    const streams: StreamRecord[] = [];
+    for (const f of entry?.flows ?? [])
+      for (const s of f.streams) {
+        streams.push({
+          ssrc: s.ssrc,
+          src: formatEndpointKey(s.src),
+          dst: formatEndpointKey(s.dst),
+          payloadType: s.pt,
+          codec: s.codec,
+          packets: s.stats.packets,
+          lost: Math.max(0, s.stats.lost),
+          outOfOrder: s.stats.outOfOrder,
+          duplicates: s.stats.duplicates,
+          jitterMs: Math.round(s.stats.jitterMs * 1000) / 1000,
+          party: s.party,
+          first: iso(s.first),
+          last: iso(s.last),
+        });
+      }
+    const callerAddrs = new Set<string>();
+    const calleeAddrs = new Set<string>();
+    for (const k of call.media.caller.endpoints) callerAddrs.add(endpointAddress(k));
+    for (const k of call.media.callee.endpoints) calleeAddrs.add(endpointAddress(k));
+    const { user, direction } = this.users.classify(call.from, call.to, callerAddrs, calleeAddrs);
+    call.user = user;
+    return {
+      id: call.id,
+      protocol: call.protocol,
+      callId: call.callId,
+      from: call.from,
+      to: call.to,
+      user,
+      direction,
+      start: iso(call.start),
+      answer: call.answer === null ? null : iso(call.answer),
+      end: iso(call.state === CallState.Ended ? call.end : call.lastActivity),
+      endReason: call.endReason,
+      status: call.status,
+      streams,
+      dtmf: [...call.dtmf],
+      notes: [...call.notes],
+      recording: call.recording,
+    };
+  }
+}
+
+function endpointParty(k: EndpointKey): PartyInfo {
+  return { uri: formatEndpointKey(k), number: '', name: '' };
+}

@@ -1,0 +1,172 @@
+import { mkdirSync } from 'node:fs';
+import { LiveCapture, LiveCaptureError } from '../capture/live-source.js';
+import type { PayloadMapping } from '../calls/call.js';
+import { UsersDirectory } from '../calls/users-directory.js';
+import { CallRecorder } from '../call-recorder.js';
+import { Counters } from '../core/counters.js';
+import { CallIndex } from '../index/call-index.js';
+import { MediaJobPool } from '../media/job-pool.js';
+import { recoverSpools } from '../media/recovery.js';
+import { ConfigError, defaultConfig, loadConfig, type InterfaceConfig, type RecorderConfig } from '../ops/config.js';
+import { RecorderMetrics, startOpsServer, type CaptureTotals } from '../ops/metrics.js';
+import { Pipeline } from '../pipeline.js';
+import { parsePayloadMapping } from '../rtp/payload-types.js';
+import { SpoolDirectory } from '../spool/spool-directory.js';
+import type { CallRecord } from '../calls/call-record.js';
+import { fail, UsageError } from './errors.js';
+
+export interface RunOptions {
+  config?: string;
+  iface?: string[];
+  filter?: string;
+  out?: string;
+  metrics?: string;
+}
+
+/** How often (wall time) the trackers are swept when traffic is quiet. */
+const IDLE_SWEEP_MS = 1000;
+
+const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+function configFrom(opts: RunOptions): RecorderConfig {
+  let config: RecorderConfig;
+  try {
+    config = opts.config ? loadConfig(opts.config) : defaultConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`recorder: ${err.message}`);
+    throw err;
+  }
+  if (opts.iface?.length) {
+    config.inputs.interfaces = opts.iface.map((name): InterfaceConfig => ({ name, filter: opts.filter ?? '', snaplen: 262144, bufferMiB: 32, promisc: true }));
+  }
+  if (opts.out) {
+    config.storage = { dataDir: opts.out, spoolDir: `${opts.out}/spool`, recordingsDir: `${opts.out}/recordings`, indexDir: `${opts.out}/index` };
+  }
+  if (opts.metrics !== undefined) config.metrics = opts.metrics === 'off' ? null : { listen: opts.metrics };
+  if (config.inputs.interfaces.length === 0) throw new UsageError('run: no capture interface: give --iface IF or inputs.interfaces in the config');
+  if (config.recording.format !== 'wav') throw new UsageError(`recording.format ${config.recording.format}: only wav is built so far`);
+  return config;
+}
+
+/**
+ * `recorder run`: the appliance. Live capture on the configured interfaces through the libpcap
+ * addon, calls recorded as they end, metrics and health over HTTP. SIGTERM/SIGINT finalize every
+ * open call (spool flushed, recording rendered, index written) before exiting; spools left by a
+ * crash are rendered at start-up, marked incomplete.
+ */
+export async function runCommand(opts: RunOptions): Promise<void> {
+  const config = configFrom(opts);
+  const st = config.storage;
+  for (const d of [st.spoolDir, st.recordingsDir, st.indexDir]) mkdirSync(d, { recursive: true });
+  const counters = new Counters();
+  const index = CallIndex.open(st.indexDir);
+  const pool = new MediaJobPool(config.media.workers);
+  const channels = config.recording.channels === 'mono' ? 1 : 2;
+
+  // A crash (kill -9, power loss) leaves spools open: they become recordings marked incomplete.
+  const recovered = await recoverSpools(st.spoolDir, st.recordingsDir, pool, { channels });
+  for (const r of recovered) {
+    const rec = r.meta.record as CallRecord | null;
+    if (rec && typeof rec === 'object' && 'id' in rec) {
+      rec.recording = r.recording;
+      if (r.recovered) rec.endReason ||= 'recovered';
+      index.put(rec);
+    }
+    log(`recovered spool ${r.dir}: ${r.recording ? r.recording.path : `failed: ${r.error ?? '?'}`}`);
+  }
+
+  const overrides = new Map<number, PayloadMapping>();
+  for (const [pt, text] of Object.entries(config.recording.payloadTypes)) overrides.set(Number(pt), parsePayloadMapping(`${pt}=${text}`));
+  const spool = new SpoolDirectory(st.spoolDir, counters);
+  spool.start();
+  let metrics: RecorderMetrics | null = null;
+  const recorder = new CallRecorder({
+    counters,
+    users: new UsersDirectory(config.users),
+    timeouts: config.timeouts,
+    spool,
+    pool,
+    index,
+    recordingsDir: st.recordingsDir,
+    format: 'wav',
+    channels,
+    recordUnattached: config.recording.recordUnattached,
+    payloadOverrides: overrides,
+    onRecord: (rec) => {
+      metrics?.callEnded(rec.endReason);
+      if (rec.recording) metrics?.recordingsWritten.inc();
+      log(`call ${rec.callId || rec.id} ${rec.endReason}: ${rec.recording ? rec.recording.path : 'no media'}`);
+    },
+  });
+  const pipeline = new Pipeline(counters, recorder, { demuxPorts: { sip: new Set(config.sip.ports) } });
+
+  const captures: { name: string; cap: LiveCapture; packets: number; bytes: number }[] = [];
+  for (const i of config.inputs.interfaces) {
+    const entry = { name: i.name, cap: null as unknown as LiveCapture, packets: 0, bytes: 0 };
+    try {
+      entry.cap = LiveCapture.open(
+        { iface: i.name, filter: i.filter || undefined, snaplen: i.snaplen, bufferSize: i.bufferMiB * 1024 * 1024, promisc: i.promisc },
+        (frames) => {
+          for (const f of frames) {
+            entry.packets++;
+            entry.bytes += f.len;
+            pipeline.push(f);
+          }
+        },
+        (err) => log(`capture ${i.name} stopped: ${err.message}`),
+      );
+    } catch (err) {
+      for (const c of captures) c.cap.close();
+      await pool.close();
+      await index.close();
+      if (err instanceof LiveCaptureError) fail(`recorder: ${i.name}: ${err.message}`);
+      throw err;
+    }
+    captures.push(entry);
+    log(`capturing on ${i.name}${i.filter ? ` (${i.filter})` : ''}, ${entry.cap.precision}second timestamps`);
+  }
+
+  const totals = (): CaptureTotals[] =>
+    captures.map((c) => {
+      const s = c.cap.stats();
+      return { input: c.name, packets: c.packets, bytes: c.bytes, kernelDrops: s.dropped, ifDrops: s.ifDropped };
+    });
+  metrics = new RecorderMetrics({
+    counters,
+    capture: totals,
+    activeCalls: () => recorder.registry.activeCalls,
+    unattachedStreams: () => recorder.registry.unattachedStreams().length,
+    mediaQueueDepth: () => pool.queueDepth,
+  });
+  const server = config.metrics
+    ? await startOpsServer(config.metrics.listen, metrics.registry, () => ({ ok: captures.length > 0, detail: { captures: totals(), activeCalls: recorder.registry.activeCalls } }))
+    : null;
+  if (server) log(`metrics on ${config.metrics!.listen.replace(/:\d+$/, '')}:${server.port}/metrics`);
+
+  // Quiet links must still time calls out: advance capture time by the wall clock between packets.
+  let lastWall = Date.now();
+  let lastCapture = 0;
+  const idle = setInterval(() => {
+    const now = Date.now();
+    if (pipeline.now !== lastCapture) {
+      lastCapture = pipeline.now;
+      lastWall = now;
+    } else if (lastCapture > 0) pipeline.sweep(lastCapture + (now - lastWall) / 1000);
+  }, IDLE_SWEEP_MS);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  log('stopping: finalizing open calls');
+  clearInterval(idle);
+  for (const c of captures) c.cap.close();
+  pipeline.finish();
+  const wallNow = lastCapture > 0 ? lastCapture + (Date.now() - lastWall) / 1000 : pipeline.now;
+  await recorder.finish(Math.max(pipeline.now, wallNow), 'shutdown');
+  await spool.closeAll();
+  await pool.close();
+  await index.close();
+  await server?.close();
+  log('stopped');
+}

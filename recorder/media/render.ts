@@ -1,0 +1,619 @@
+/**
+ * Spool → recording. Two streaming passes over the spool file, neither holding the call:
+ *
+ * 1. Timing: run every packet through its stream's time line (timeline.ts) to learn each
+ *    segment's anchor, the call's start (the earliest packet start of all streams) and the
+ *    output sample rate (the highest decoder rate).
+ * 2. Audio: the same classification again, now placing each packet at
+ *    `anchor + (timestamp − base) / clockRate` on the output time line. Per stream, a jitter
+ *    buffer reorders by sequence number (codecs keep state, so they decode in order) and
+ *    releases a packet when it is the next one or has waited the jitter window (500 ms of
+ *    capture time); duplicates are dropped by sequence number. Decoded audio is added into the
+ *    mixer's window (mixer.ts), which writes finished blocks to the WAV file as capture time
+ *    moves on. Gaps (loss, hold, silence suppression) are simply never written to, so they are
+ *    silence; comfort noise (RFC 3389) fills from its SID packet to the stream's next packet;
+ *    telephone events (RFC 4733) become DTMF tones.
+ *
+ * The file runs from the first packet's start to the last packet's end. The render writes to
+ * `<out>.part` and renames at the end: a crash mid-render never leaves a plausible-looking file.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import type { RecordingInfo } from '../calls/call-record.js';
+import { seq16Diff } from '../core/serial.js';
+import type { SpoolPacketView, SpoolStreamInfo } from '../spool/spool-format.js';
+import { readSpoolHeader, scanSpool } from '../spool/spool-reader.js';
+import { createDecoder, prepareDecoders, type AudioDecoder } from './decoder.js';
+import { Mixer } from './mixer.js';
+import { resolvePayload, streamLabel, type ResolvedPayload } from './payload-types.js';
+import { resampleLinear } from './resample.js';
+import { StreamTimeline } from './timeline.js';
+import { DTMF_DIGITS, NoiseSource, comfortNoiseAmplitude, dtmfAmplitude, dtmfTone } from './tones.js';
+import { WavWriter, type WavEncoding } from './wav-writer.js';
+
+export interface RenderOptions {
+  outPath: string;
+  format: 'wav';
+  /** 1: every stream summed; 2: each stream on its `channel` (0 caller left, 1 callee right). */
+  channels: 1 | 2;
+  /** Default: the highest rate among the decoders used (8000 for G.711). */
+  sampleRate?: number;
+  /** WAV sample format (default pcm16); mulaw/alaw write G.711 WAV (format tags 7/6). */
+  encoding?: WavEncoding;
+  /** A timestamp jump that disagrees with capture time by more than this re-anchors (default 1000 ms). */
+  reanchorThresholdMs?: number;
+  /** How long a packet may wait for an earlier one (default 500 ms of capture time). */
+  jitterWindowMs?: number;
+}
+
+/** Silence longer than this in one stream is reported as a gap (hold, long silence suppression). */
+const GAP_REPORT_SEC = 1;
+/** Loss longer than this is silence even when the codec could conceal it. */
+const MAX_CONCEAL_SEC = 0.12;
+/** A jitter buffer longer than this releases its head regardless of time (a stalled stream). */
+const MAX_JITTER_PACKETS = 256;
+/**
+ * A sequence number this far behind the next expected one, or ahead, is a restart of the
+ * sender's numbering (same SSRC: a PBX or media server restarting), not loss or reordering
+ * (RFC 3550 §A.1 uses the same bounds, MAX_MISORDER and MAX_DROPOUT).
+ */
+const MAX_MISORDER = 100;
+const MAX_DROPOUT = 3000;
+/** Scratch size for one packet's decoded samples (the largest RTP payload of 16-bit L16). */
+const SCRATCH = 1 << 17;
+
+/** Per-stream timing state; one per pass, fed the same packets in the same order. */
+class StreamClock {
+  private readonly timelines = new Map<number, StreamTimeline>();
+  private readonly threshold: number;
+  private audioRate = 0;
+  // Result of the last classify():
+  timeline: StreamTimeline | null = null;
+  segment = 0;
+  startExt = 0;
+  payload: ResolvedPayload | null = null;
+  eventDuration = 0;
+
+  constructor(thresholdSec: number) {
+    this.threshold = thresholdSec;
+  }
+
+  classify(info: SpoolStreamInfo, p: SpoolPacketView, cap: number): void {
+    const pl = resolvePayload(info.payloads, p.pt);
+    this.payload = pl;
+    let rate: number;
+    // Telephone events and CN share the audio's timestamp clock (RFC 4733 §2.1, RFC 3389 §4),
+    // whatever rate the SDP gave them.
+    if (pl !== null && pl.kind === 'audio') rate = this.audioRate = pl.clockRate;
+    else rate = this.audioRate || (pl?.clockRate ?? 8000);
+    const tl = this.timelineFor(rate);
+    this.timeline = tl;
+    const ext = tl.unwrap(p.ts);
+    this.startExt = ext;
+    let timing = ext;
+    this.eventDuration = 0;
+    if (pl?.kind === 'dtmf' && p.len >= 4) {
+      // An event packet carries the event's start timestamp; start + duration is "now".
+      this.eventDuration = (p.buf[p.off + 2]! << 8) | p.buf[p.off + 3]!;
+      timing += this.eventDuration;
+    }
+    this.segment = tl.classify(timing, ext, cap);
+  }
+
+  timelineFor(rate: number): StreamTimeline {
+    let tl = this.timelines.get(rate);
+    if (tl === undefined) {
+      tl = new StreamTimeline(rate, this.threshold);
+      this.timelines.set(rate, tl);
+    }
+    return tl;
+  }
+
+  get all(): Iterable<StreamTimeline> {
+    return this.timelines.values();
+  }
+}
+
+interface Pending {
+  ext: number;
+  cap: number;
+  pos: number;
+  tsExt: number;
+  rate: number;
+  pt: number;
+  payload: ResolvedPayload | null;
+  data: Buffer;
+  eventDuration: number;
+}
+
+interface StreamStats {
+  packets: number;
+  lost: number;
+  duplicates: number;
+  late: number;
+  gaps: number;
+  gapFrames: number;
+  concealedFrames: number;
+  decodeErrors: number;
+  cnPackets: number;
+  dtmf: string;
+  unsupported: Set<string>;
+  firstPos: number;
+  seqRestarts: number;
+}
+
+/** Render state of one stream (pass 2). */
+class StreamRender {
+  info: SpoolStreamInfo;
+  readonly index: number;
+  readonly channel: number;
+  readonly clock: StreamClock;
+  readonly jitter: Pending[] = [];
+  private seqLast = 0;
+  private seqExt = -1;
+  private seqMax = -1;
+  private readonly seen = new Float64Array(1024).fill(-1);
+  nextSeq: number | null = null;
+  decoders = new Map<number, AudioDecoder | null>();
+  prevEnd: number | null = null;
+  cnSincePrev = false;
+  lastAudioTs: number | null = null;
+  lastStep = 0;
+  cn = { active: false, amplitude: 0, filledTo: 0 };
+  readonly noise: NoiseSource;
+  dtmf = { tsExt: Number.NaN, pos: 0, event: 0, amplitude: 0, done: 0 };
+  readonly stats: StreamStats = {
+    packets: 0,
+    lost: 0,
+    duplicates: 0,
+    late: 0,
+    gaps: 0,
+    gapFrames: 0,
+    concealedFrames: 0,
+    decodeErrors: 0,
+    cnPackets: 0,
+    dtmf: '',
+    unsupported: new Set(),
+    firstPos: Number.POSITIVE_INFINITY,
+    seqRestarts: 0,
+  };
+
+  constructor(index: number, info: SpoolStreamInfo, channel: number, threshold: number) {
+    this.index = index;
+    this.info = info;
+    this.channel = channel;
+    this.clock = new StreamClock(threshold);
+    this.noise = new NoiseSource((info.ssrc ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
+  }
+
+  /** 16-bit sequence number → unwrapped (relative to the previous packet, RFC 1982). */
+  unwrapSeq(seq: number): number {
+    if (this.seqExt < 0) this.seqExt = seq + 0x10000;
+    else this.seqExt += seq16Diff(seq, this.seqLast);
+    this.seqLast = seq;
+    if (this.seqExt > this.seqMax) this.seqMax = this.seqExt;
+    return this.seqExt;
+  }
+
+  /** After a sequence restart: number the current packet after everything seen (no false duplicates). */
+  rebaseSeq(): number {
+    this.seqExt = this.seqMax + 1;
+    this.seqMax = this.seqExt;
+    return this.seqExt;
+  }
+
+  /** True when this sequence number was seen recently (a duplicate); records it otherwise. */
+  duplicate(ext: number): boolean {
+    const slot = ext & 1023;
+    if (this.seen[slot] === ext) return true;
+    this.seen[slot] = ext;
+    return false;
+  }
+
+  insert(e: Pending): void {
+    const j = this.jitter;
+    let i = j.length;
+    while (i > 0 && j[i - 1]!.ext > e.ext) i--;
+    j.splice(i, 0, e);
+  }
+
+  decoder(pt: number, pl: ResolvedPayload): AudioDecoder | null {
+    let d = this.decoders.get(pt);
+    if (d === undefined) {
+      d = createDecoder(pl.codec, pl.clockRate, pl.channels);
+      this.decoders.set(pt, d);
+    }
+    return d;
+  }
+
+  setInfo(info: SpoolStreamInfo): void {
+    this.info = info;
+    this.freeDecoders();
+  }
+
+  freeDecoders(): void {
+    for (const d of this.decoders.values()) d?.free?.();
+    this.decoders = new Map();
+  }
+}
+
+const captureSeconds = (p: SpoolPacketView, t0: number): number => p.captureSec - t0 + p.captureNsec / 1e9;
+
+interface TimingPass {
+  t0: number;
+  callStart: number;
+  packets: number;
+  streams: (StreamClock | undefined)[];
+  infos: (SpoolStreamInfo | undefined)[];
+  sampleRate: number;
+}
+
+function timingPass(dir: string, threshold: number): TimingPass & { stats: ReturnType<typeof scanSpool> } {
+  const clocks: (StreamClock | undefined)[] = [];
+  const infos: (SpoolStreamInfo | undefined)[] = [];
+  const rateSeen = new Set<string>();
+  let t0: number | null = null;
+  let packets = 0;
+  let sampleRate = 0;
+  const stats = scanSpool(dir, {
+    stream(index, info) {
+      infos[index] = info;
+      clocks[index] ??= new StreamClock(threshold);
+    },
+    packet(p) {
+      const c = clocks[p.stream];
+      const info = infos[p.stream];
+      if (c === undefined || info === undefined) return;
+      t0 ??= p.captureSec;
+      packets++;
+      c.classify(info, p, captureSeconds(p, t0));
+      const pl = c.payload;
+      if (pl !== null && pl.kind === 'audio') {
+        const key = `${pl.codec}/${pl.clockRate}/${pl.channels}`;
+        if (!rateSeen.has(key)) {
+          rateSeen.add(key);
+          const d = createDecoder(pl.codec, pl.clockRate, pl.channels);
+          if (d !== null) sampleRate = Math.max(sampleRate, d.sampleRate);
+          d?.free?.();
+        }
+      }
+    },
+  });
+  let callStart = Number.POSITIVE_INFINITY;
+  for (const c of clocks) {
+    if (c === undefined) continue;
+    for (const tl of c.all) for (let k = 0; k < tl.segments; k++) callStart = Math.min(callStart, tl.segmentStart(k));
+  }
+  return { t0: t0 ?? 0, callStart: Number.isFinite(callStart) ? callStart : 0, packets, streams: clocks, infos, sampleRate: sampleRate || 8000, stats };
+}
+
+/**
+ * Renders a call's spool into a recording (WAV). Synchronous work behind a promise: call it in a
+ * worker (MediaJobPool) in the live recorder; the replay CLI and tests may call it directly.
+ */
+export async function renderRecording(spoolDir: string, opts: RenderOptions): Promise<RecordingInfo> {
+  await prepareDecoders();
+  return renderSync(spoolDir, opts);
+}
+
+function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
+  if (opts.format !== 'wav') throw new Error(`format ${String(opts.format)} is not supported yet`);
+  const threshold = (opts.reanchorThresholdMs ?? 1000) / 1000;
+  const jitterSec = (opts.jitterWindowMs ?? 500) / 1000;
+  const head = readSpoolHeader(spoolDir);
+  const timing = timingPass(spoolDir, threshold);
+  const rate = opts.sampleRate ?? timing.sampleRate;
+  const channels = opts.channels;
+  const { t0, callStart } = timing;
+
+  const tmp = `${opts.outPath}.part`;
+  const wav = new WavWriter(tmp, { sampleRate: rate, channels, encoding: opts.encoding ?? 'pcm16' });
+  const lagFrames = Math.round((jitterSec + threshold + 1) * rate);
+  const mixer = new Mixer(channels, rate, lagFrames + 30 * rate, (pcm, n) => wav.write(pcm, 0, n));
+  const renders: (StreamRender | undefined)[] = [];
+  const scratch = new Int16Array(SCRATCH);
+  const resampled = new Int16Array(SCRATCH);
+  let maxEnd = 0;
+  let lastCheck = Number.NEGATIVE_INFINITY;
+
+  const fillCn = (s: StreamRender, to: number): void => {
+    let from = Math.max(s.cn.filledTo, mixer.written);
+    while (from < to) {
+      const n = Math.min(to - from, SCRATCH);
+      s.noise.fill(scratch, n, s.cn.amplitude);
+      mixer.add(s.channel, from, scratch, 0, n);
+      from += n;
+    }
+    s.cn.filledTo = Math.max(s.cn.filledTo, to);
+  };
+  mixer.beforeWrite = (_start, end) => {
+    for (const s of renders) if (s?.cn.active === true && s.cn.filledTo < end) fillCn(s, end);
+  };
+
+  const place = (s: StreamRender, pos: number, src: Int16Array, n: number): void => {
+    mixer.add(s.channel, pos, src, 0, n);
+    if (pos < s.stats.firstPos) s.stats.firstPos = pos;
+  };
+
+  const endAudio = (s: StreamRender, pos: number, end: number): void => {
+    const st = s.stats;
+    if (s.prevEnd !== null && !s.cnSincePrev && pos - s.prevEnd >= GAP_REPORT_SEC * rate) {
+      st.gaps++;
+      st.gapFrames += pos - s.prevEnd;
+    }
+    s.cnSincePrev = false;
+    s.prevEnd = s.prevEnd === null ? end : Math.max(s.prevEnd, end);
+    if (end > maxEnd) maxEnd = end;
+  };
+
+  const processAudio = (s: StreamRender, e: Pending, pl: ResolvedPayload, lost: number): void => {
+    const st = s.stats;
+    // Packet duration in timestamp units, for codecs we cannot decode.
+    if (s.lastAudioTs !== null) {
+      const step = (e.tsExt - s.lastAudioTs) / (lost + 1);
+      if (step > 0 && step <= e.rate) s.lastStep = step;
+    }
+    s.lastAudioTs = e.tsExt;
+    const dec = s.decoder(e.pt, pl);
+    if (dec === null) {
+      st.unsupported.add(pl.codec);
+      const frames = Math.round(((s.lastStep || e.rate / 50) * rate) / e.rate);
+      if (e.pos < st.firstPos) st.firstPos = e.pos;
+      endAudio(s, e.pos, e.pos + frames);
+      return;
+    }
+    // Concealment first: a stateful decoder must conceal before it decodes the next packet.
+    if (lost > 0 && dec.conceal !== undefined && s.prevEnd !== null && e.pos > s.prevEnd && e.pos - s.prevEnd <= MAX_CONCEAL_SEC * rate) {
+      const want = Math.min(SCRATCH, Math.round(((e.pos - s.prevEnd) * dec.sampleRate) / rate));
+      const c = dec.conceal(want, scratch);
+      const m = Math.min(resampleLinear(scratch, c, dec.sampleRate, rate, resampled), e.pos - s.prevEnd);
+      mixer.add(s.channel, s.prevEnd, resampled, 0, m);
+      st.concealedFrames += m;
+    }
+    const n = dec.decode(e.data, 0, e.data.length, scratch);
+    if (n === 0) {
+      st.decodeErrors++;
+      return;
+    }
+    const m = resampleLinear(scratch, n, dec.sampleRate, rate, resampled);
+    place(s, e.pos, resampled, m);
+    endAudio(s, e.pos, e.pos + m);
+  };
+
+  const processDtmf = (s: StreamRender, e: Pending): void => {
+    if (e.data.length < 4) return;
+    const event = e.data[0]!;
+    const d = s.dtmf;
+    if (d.tsExt !== e.tsExt) {
+      // A new event (RFC 4733 §2.5.1.1: all packets of one event share its start timestamp).
+      d.tsExt = e.tsExt;
+      d.pos = e.pos;
+      d.event = event;
+      d.amplitude = dtmfAmplitude(e.data[1]! & 0x3f);
+      d.done = 0;
+      s.stats.dtmf += DTMF_DIGITS[event] ?? '?';
+    }
+    const target = Math.round((e.eventDuration * rate) / e.rate);
+    while (d.done < target) {
+      const n = Math.min(target - d.done, SCRATCH);
+      if (!dtmfTone(d.event, d.amplitude, rate, d.done, n, scratch)) {
+        d.done = target;
+        break;
+      }
+      place(s, d.pos + d.done, scratch, n);
+      d.done += n;
+    }
+    const end = d.pos + target;
+    s.prevEnd = s.prevEnd === null ? end : Math.max(s.prevEnd, end);
+    if (end > maxEnd) maxEnd = end;
+  };
+
+  const processCn = (s: StreamRender, e: Pending): void => {
+    s.stats.cnPackets++;
+    const level = e.data.length >= 1 ? e.data[0]! : 127;
+    s.cn.amplitude = comfortNoiseAmplitude(level);
+    if (!s.cn.active) {
+      s.cn.active = true;
+      // Noise starts where this SID says, but never over the voice before it.
+      s.cn.filledTo = Math.max(e.pos, s.prevEnd ?? e.pos, mixer.written);
+    }
+    s.cnSincePrev = true;
+    if (e.pos < s.stats.firstPos) s.stats.firstPos = e.pos;
+  };
+
+  const process = (s: StreamRender, e: Pending): void => {
+    let lost = 0;
+    if (s.nextSeq !== null && e.ext > s.nextSeq) {
+      lost = e.ext - s.nextSeq;
+      s.stats.lost += lost;
+    }
+    s.nextSeq = e.ext + 1;
+    // Comfort noise runs until the stream's next packet, whatever it is.
+    if (s.cn.active) fillCn(s, e.pos);
+    const pl = e.payload;
+    if (pl === null) {
+      processAudio(s, e, { codec: `PT${e.pt}`, clockRate: e.rate, channels: 1, kind: 'audio' }, lost);
+      return;
+    }
+    if (pl.kind === 'cn') processCn(s, e);
+    else {
+      s.cn.active = false;
+      if (pl.kind === 'dtmf') processDtmf(s, e);
+      else processAudio(s, e, pl, lost);
+    }
+  };
+
+  const release = (s: StreamRender, limitCap: number): void => {
+    const j = s.jitter;
+    while (j.length > 0) {
+      const h = j[0]!;
+      if (h.ext === s.nextSeq || h.cap <= limitCap || j.length > MAX_JITTER_PACKETS) {
+        j.shift();
+        process(s, h);
+      } else break;
+    }
+  };
+
+  let scan2: ReturnType<typeof scanSpool>;
+  try {
+    const clocks1 = timing.streams;
+    scan2 = scanSpool(spoolDir, {
+      stream(index, info) {
+        const s = renders[index];
+        if (s === undefined) renders[index] = new StreamRender(index, info, channels === 1 ? 0 : Math.min(1, Math.max(0, info.channel | 0)), threshold);
+        else s.setInfo(info);
+      },
+      packet(p) {
+        const s = renders[p.stream];
+        const c1 = clocks1[p.stream];
+        if (s === undefined || c1 === undefined) return;
+        const cap = captureSeconds(p, t0);
+        const ck = s.clock;
+        ck.classify(s.info, p, cap);
+        const tl2 = ck.timeline!;
+        // Pass 1's final anchors for the segment pass 2 classified the packet into.
+        const tl1 = c1.timelineFor(tl2.clockRate);
+        const k = ck.segment;
+        const pos =
+          Math.round((tl1.anchor[k]! - callStart) * rate) + Math.round(((ck.startExt - tl1.base[k]!) * rate) / tl1.clockRate);
+        s.stats.packets++;
+        let ext = s.unwrapSeq(p.seq);
+        if (s.nextSeq !== null && (ext - s.nextSeq < -MAX_MISORDER || ext - s.nextSeq > MAX_DROPOUT)) {
+          // Numbering restarted: play out what waits, then continue from this packet, no loss counted.
+          release(s, Number.POSITIVE_INFINITY);
+          ext = s.rebaseSeq();
+          s.nextSeq = ext;
+          s.stats.seqRestarts++;
+        }
+        if (s.duplicate(ext)) {
+          s.stats.duplicates++;
+          return;
+        }
+        if (s.nextSeq !== null && ext < s.nextSeq) {
+          s.stats.late++;
+          return;
+        }
+        s.insert({
+          ext,
+          cap,
+          pos,
+          tsExt: ck.startExt,
+          rate: tl2.clockRate,
+          pt: p.pt,
+          payload: ck.payload,
+          data: Buffer.from(p.buf.subarray(p.off, p.off + p.len)),
+          eventDuration: ck.eventDuration,
+        });
+        release(s, cap - jitterSec);
+        if (cap - lastCheck >= 0.05) {
+          lastCheck = cap;
+          for (const r of renders) if (r !== undefined) release(r, cap - jitterSec);
+          mixer.finalizeBefore(Math.round((cap - callStart) * rate) - lagFrames);
+        }
+      },
+    });
+    for (const r of renders) if (r !== undefined) release(r, Number.POSITIVE_INFINITY);
+    mixer.finish(maxEnd);
+    for (const r of renders) r?.freeDecoders();
+    wav.close();
+    renameSync(tmp, opts.outPath);
+  } catch (e) {
+    try {
+      wav.close();
+    } catch {
+      // the original error matters more
+    }
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+
+  const notes = buildNotes(head.finalized, head.lostRecords, scan2, renders, rate, mixer, timing.packets);
+  const unsupported = renders.some((r) => r !== undefined && r.stats.unsupported.size > 0);
+  const complete =
+    head.finalized && !scan2.truncatedTail && scan2.skippedBytes === 0 && head.lostRecords === 0 && !unsupported && timing.packets > 0;
+  return {
+    path: opts.outPath,
+    format: 'wav',
+    channels,
+    sampleRate: rate,
+    durationMs: Math.round((wav.frames * 1000) / rate),
+    sha256: sha256File(opts.outPath),
+    complete,
+    notes,
+  };
+}
+
+function buildNotes(
+  finalized: boolean,
+  lostRecords: number,
+  scan: ReturnType<typeof scanSpool>,
+  renders: (StreamRender | undefined)[],
+  rate: number,
+  mixer: Mixer,
+  packets: number,
+): string[] {
+  const notes: string[] = [];
+  const sec = (frames: number): string => (frames / rate).toFixed(2);
+  if (!finalized) notes.push('spool not finalized');
+  if (scan.truncatedTail) notes.push(`torn last record ignored (${scan.tailBytes} bytes)`);
+  if (scan.skippedBytes > 0) notes.push(`${scan.skippedBytes} corrupt spool bytes skipped`);
+  if (lostRecords > 0) notes.push(`${lostRecords} packets not spooled (write errors)`);
+  if (packets === 0) notes.push('no media');
+  const streams = renders.filter((r): r is StreamRender => r !== undefined);
+  for (const r of streams) {
+    const st = r.stats;
+    const l = streamLabel(r.info);
+    for (const c of st.unsupported) notes.push(`${l}: unsupported codec ${c} (silence)`);
+    if (st.lost > 0) notes.push(`${l}: ${st.lost} of ${st.packets - st.duplicates - st.late + st.lost} packets lost`);
+    if (st.duplicates > 0) notes.push(`${l}: ${st.duplicates} duplicate packets ignored`);
+    if (st.late > 0) notes.push(`${l}: ${st.late} packets arrived too late to place`);
+    if (st.gaps > 0) notes.push(`${l}: ${st.gaps} gaps over ${GAP_REPORT_SEC} s (${sec(st.gapFrames)} s) filled with silence`);
+    if (st.concealedFrames > 0) notes.push(`${l}: ${sec(st.concealedFrames)} s of loss concealed`);
+    if (st.decodeErrors > 0) notes.push(`${l}: ${st.decodeErrors} packets could not be decoded`);
+    if (st.cnPackets > 0) notes.push(`${l}: comfort noise (${st.cnPackets} SID packets)`);
+    if (st.dtmf !== '') notes.push(`${l}: DTMF ${st.dtmf}`);
+    if (st.seqRestarts > 0) notes.push(`${l}: sequence numbers restarted ${st.seqRestarts} times`);
+  }
+  // SSRC changes: a party with several streams, in order of their first audio.
+  const byParty = new Map<string, StreamRender[]>();
+  for (const r of streams) {
+    if (!Number.isFinite(r.stats.firstPos)) continue;
+    const list = byParty.get(r.info.party) ?? [];
+    list.push(r);
+    byParty.set(r.info.party, list);
+  }
+  for (const [party, list] of byParty) {
+    list.sort((a, b) => a.stats.firstPos - b.stats.firstPos);
+    for (let i = 1; i < list.length; i++) {
+      const hex = (r: StreamRender): string => `0x${(r.info.ssrc >>> 0).toString(16).padStart(8, '0')}`;
+      notes.push(`${party}: SSRC changed ${hex(list[i - 1]!)} → ${hex(list[i]!)} at ${sec(list[i]!.stats.firstPos)} s`);
+    }
+  }
+  if (mixer.lateSamples > 0) notes.push(`${mixer.lateSamples} samples arrived behind the render window and were dropped`);
+  if (mixer.aheadSamples > 0) notes.push(`${mixer.aheadSamples} samples too far ahead of capture time were dropped`);
+  if (mixer.clipped > 0) notes.push(`${mixer.clipped} samples clipped in the mix`);
+  return notes;
+}
+
+function sha256File(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let pos = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** Removes a half-written output left by a crash mid-render (`<out>.part`). */
+export function removePartial(outPath: string): void {
+  rmSync(`${outPath}.part`, { force: true });
+}

@@ -1,0 +1,152 @@
+import type { Counters } from '../core/counters.js';
+import type { Packet } from '../core/packet.js';
+import { CallState, type Call, type Party } from '../calls/call.js';
+import type { PartyInfo } from '../calls/call-record.js';
+import type { CallRegistry } from '../calls/call-registry.js';
+import { parseSdp } from '../sdp/session-description.js';
+import type { NameAddr, SipMessage } from './message.js';
+import { findBodyPart } from './multipart.js';
+
+/** Transactions remembered per call to recognise retransmissions (RFC 3261 §17). */
+const MAX_SEEN_PER_CALL = 256;
+
+interface DialogState {
+  /** Keys of messages already processed: retransmissions are counted, not applied twice. */
+  seen: Set<string>;
+  /** CSeq of the initial INVITE: its final response decides the call's outcome. */
+  inviteCseq: number;
+  /** The caller's From tag: tells which side sent an in-dialog request. */
+  callerTag: string;
+}
+
+/**
+ * Final responses after which the caller sends the INVITE again with the same Call-ID and a
+ * higher CSeq (RFC 3261 §8.1.3.4 redirect, §22.2 authentication; RFC 4028 §6 422): the call goes
+ * on. If no new INVITE comes, the setup timeout ends it with this status as the outcome.
+ */
+const isRetryable = (status: number): boolean => (status >= 300 && status < 400) || status === 401 || status === 407 || status === 422 || status === 423 || status === 491;
+
+const party = (n: NameAddr): PartyInfo => ({ uri: n.uri, number: n.user, name: n.display });
+
+/**
+ * SIP dialogs as a passive observer sees them (RFC 3261 §12–§17, RFC 3264 offer/answer): an
+ * INVITE opens a call (keyed by Call-ID), provisional and final responses move it on, SDP in
+ * any of them (INVITE, 18x, 2xx, ACK, re-INVITE, UPDATE, PRACK) registers the sender's media,
+ * BYE/CANCEL/errors end it. Retransmissions are recognised by their transaction key.
+ */
+export class DialogTracker {
+  private readonly state = new WeakMap<Call, DialogState>();
+
+  constructor(
+    private readonly registry: CallRegistry,
+    private readonly counters: Counters,
+  ) {}
+
+  onMessage(msg: SipMessage, p: Packet): void {
+    let call = this.registry.get(msg.callId);
+    if (call === undefined) {
+      // Only an initial INVITE (no To tag) opens a call; everything else outside a known call
+      // is other SIP traffic (REGISTER, OPTIONS, SUBSCRIBE…) or a call we joined too late.
+      if (!(msg.isRequest && msg.method === 'INVITE' && msg.to.tag === '')) {
+        this.counters.inc(msg.isRequest && msg.method === 'INVITE' ? 'sip.reinvite_unknown_call' : 'sip.not_a_call');
+        return;
+      }
+      const created = this.registry.start(msg.callId, 'sip', msg.callId, party(msg.from), party(msg.to), p);
+      if (created === null) return;
+      call = created;
+      call.fromTag = msg.from.tag;
+      this.state.set(call, { seen: new Set(), inviteCseq: msg.cseq, callerTag: msg.from.tag });
+    }
+    const st = this.state.get(call);
+    if (st === undefined || call.state === CallState.Ended) return;
+    // The caller's new INVITE after a challenge or redirect: same call, new transaction.
+    if (msg.isRequest && msg.method === 'INVITE' && msg.to.tag === '' && msg.cseq > st.inviteCseq && call.state === CallState.Setup) {
+      st.inviteCseq = msg.cseq;
+      call.status = 0;
+    }
+    // RFC 3261 §17.2.3 / §17.1.3: branch + CSeq (+ status for responses) names a transaction step.
+    const key = `${msg.isRequest ? msg.method : msg.status}|${msg.cseq}|${msg.cseqMethod}|${msg.topViaBranch}|${msg.to.tag}`;
+    if (st.seen.has(key)) {
+      this.counters.inc('sip.retransmission');
+      return;
+    }
+    if (st.seen.size < MAX_SEEN_PER_CALL) st.seen.add(key);
+    call.lastSignal = p.time;
+    call.lastActivity = p.time;
+    if (msg.isRequest) this.request(call, st, msg, p);
+    else this.response(call, st, msg, p);
+  }
+
+  /** Which side sent a message: the caller's requests carry its tag in From, its responses in To. */
+  private sender(st: DialogState, msg: SipMessage): Party {
+    const callerSentRequest = msg.from.tag === st.callerTag;
+    return msg.isRequest === callerSentRequest ? 'caller' : 'callee';
+  }
+
+  private request(call: Call, st: DialogState, msg: SipMessage, p: Packet): void {
+    const from = this.sender(st, msg);
+    switch (msg.method) {
+      case 'INVITE':
+      case 'UPDATE':
+      case 'PRACK':
+      case 'ACK': {
+        if (msg.method === 'INVITE' && msg.to.tag !== '') this.counters.inc('sip.reinvite');
+        this.applySdp(call, from, msg, p);
+        const replaces = msg.header('replaces');
+        if (replaces) call.note(`Replaces ${replaces}`);
+        break;
+      }
+      case 'BYE':
+        this.registry.end(call, 'bye', p.time);
+        break;
+      case 'CANCEL':
+        if (call.state === CallState.Setup) this.registry.end(call, 'cancel', p.time);
+        break;
+      case 'REFER': {
+        const target = msg.header('refer-to');
+        call.note(`REFER by ${from}${target ? ` to ${target}` : ''}`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private response(call: Call, st: DialogState, msg: SipMessage, p: Packet): void {
+    const from = this.sender(st, msg);
+    if (msg.cseqMethod === 'INVITE' || msg.cseqMethod === 'UPDATE' || msg.cseqMethod === 'PRACK') this.applySdp(call, from, msg, p);
+    // Only responses to the caller's initial INVITE decide the outcome (the callee's re-INVITE
+    // may reuse the CSeq number: CSeq spaces are per direction, RFC 3261 §12.2.1.1).
+    if (msg.cseqMethod !== 'INVITE' || msg.cseq !== st.inviteCseq || msg.from.tag !== st.callerTag) return;
+    if (msg.to.tag && msg.status > 100 && !call.toTags.has(msg.to.tag)) {
+      call.toTags.add(msg.to.tag);
+      if (call.toTags.size === 2) call.note('forked: several early dialogs');
+    }
+    if (msg.status >= 200 && msg.status < 300) {
+      if (call.state === CallState.Setup) {
+        call.state = CallState.Established;
+        call.answer = p.time;
+        call.status = msg.status;
+      }
+    } else if (msg.status >= 300 && call.state === CallState.Setup) {
+      // A passive observer sees the final response the proxy forwards upstream: that is the
+      // outcome even when several forks answered with errors first.
+      call.status = msg.status;
+      if (isRetryable(msg.status)) call.note(`${msg.status} ${msg.reason}`.trim());
+      else this.registry.end(call, `rejected:${msg.status}`, p.time);
+    }
+  }
+
+  /** SDP in the body (plain or multipart): where the sender receives media. */
+  private applySdp(call: Call, from: Party, msg: SipMessage, p: Packet): void {
+    if (msg.body.length === 0) return;
+    const part = findBodyPart(msg, 'application/sdp');
+    if (!part) return;
+    const sdp = parseSdp(part.body, this.counters);
+    if (sdp === null) return;
+    const before = call.media[from].payloads.map((x) => x.codec).join(',');
+    this.registry.setMedia(call, from, sdp, p.time);
+    const after = call.media[from].payloads.map((x) => x.codec).join(',');
+    if (before && before !== after) call.note(`${from} changed codecs to ${after} (was ${before})`);
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * The on-disk format of a call's media spool (`<call dir>/media.spool`): a file header, then
+ * records appended as packets arrive. Every record carries its own length and CRC, so after a
+ * crash (kill -9, power loss) a reader keeps every complete record and recognises a torn or
+ * garbage tail instead of trusting it. All integers are little-endian.
+ *
+ * File header (16 bytes, written with the first batch of records):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +---------------------------------------------------------------+
+ * |                  magic "VRSP" (56 52 53 50)                   |
+ * +-------------------------------+-------------------------------+
+ * |          version = 1          |     header length = 16        |
+ * +-------------------------------+-------------------------------+
+ * |                        reserved (zero)                        |
+ * |                                                               |
+ * +---------------------------------------------------------------+
+ *
+ * Record (8 bytes of framing around the body):
+ *
+ * +---------------+---------------+-------------------------------+
+ * |  sync = 0xA5  |     type      |          body length          |
+ * +---------------+---------------+-------------------------------+
+ * :                      body (body length bytes)                 :
+ * +---------------------------------------------------------------+
+ * |   CRC-32 (IEEE 802.3, as zlib) of sync byte .. end of body    |
+ * +---------------------------------------------------------------+
+ *
+ * PACKET body (type 1), one RTP packet of a stream, payload only (the header fields we need
+ * are kept; extensions, CSRCs and padding are not):
+ *
+ * +-------------------------------+-------------------------------+
+ * |         stream index          |    RTP sequence number        |
+ * +-------------------------------+-------------------------------+
+ * |                         RTP timestamp                         |
+ * +---------------------------------------------------------------+
+ * |                 capture time, seconds (Unix)                  |
+ * +---------------------------------------------------------------+
+ * |                 capture time, nanoseconds                     |
+ * +-+-------------+---------------+-------------------------------+
+ * |M|     PT      |   reserved    |  RTP payload ...              :
+ * +-+-------------+---------------+-------------------------------+
+ *
+ * STREAM body (type 2): stream index (16 bits), then the stream's SpoolStreamInfo as UTF-8
+ * JSON. It precedes the stream's first packet in the file; a later STREAM record with the same
+ * index replaces the info (a re-INVITE changed the payload map) from that point on.
+ *
+ * A 16-bit body length is enough: an RTP payload over UDP is at most 65,495 bytes, and the
+ * writer refuses (and counts) anything longer.
+ */
+import { crc32 } from './crc32.js';
+
+export const FILE_MAGIC = 0x50535256; // "VRSP" read as a little-endian u32
+export const FILE_VERSION = 1;
+export const FILE_HEADER_LEN = 16;
+
+export const RECORD_SYNC = 0xa5;
+export const RecordType = { Packet: 1, Stream: 2 } as const;
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+/** Framing bytes around a body: sync, type, length before; CRC after. */
+export const RECORD_HEAD = 4;
+export const RECORD_TRAILER = 4;
+export const RECORD_OVERHEAD = RECORD_HEAD + RECORD_TRAILER;
+export const MAX_BODY = 0xffff;
+
+// PACKET body offsets.
+const P_STREAM = 0;
+const P_SEQ = 2;
+const P_TS = 4;
+const P_SEC = 8;
+const P_NSEC = 12;
+const P_MPT = 16;
+export const PACKET_FIXED = 18;
+export const MAX_PAYLOAD = MAX_BODY - PACKET_FIXED;
+
+
+/** One entry of a stream's payload map (from SDP a=rtpmap, or the RFC 3551 static table). */
+export interface SpoolPayloadType {
+  pt: number;
+  /** Encoding name as in SDP: PCMU, PCMA, G722, opus, telephone-event, CN, … */
+  codec: string;
+  clockRate: number;
+  channels: number;
+}
+
+export interface SpoolStreamInfo {
+  ssrc: number;
+  /** 'caller' | 'callee' | a SIPREC participant label. */
+  party: string;
+  /** Output channel in a dual-channel recording: 0 left (caller), 1 right (callee). */
+  channel: number;
+  /** `ip:port` (IPv6 in brackets). */
+  src: string;
+  dst: string;
+  payloads: SpoolPayloadType[];
+}
+
+/** A packet read back from a spool (payload copied). */
+export interface SpoolPacket {
+  stream: number;
+  seq: number;
+  ts: number;
+  marker: boolean;
+  pt: number;
+  captureSec: number;
+  captureNsec: number;
+  payload: Buffer;
+}
+
+/** A packet as the scanner sees it: the payload is `buf[off, off + len)`, valid during the callback only. */
+export interface SpoolPacketView {
+  stream: number;
+  seq: number;
+  ts: number;
+  marker: boolean;
+  pt: number;
+  captureSec: number;
+  captureNsec: number;
+  buf: Buffer;
+  off: number;
+  len: number;
+}
+
+export const newPacketView = (): SpoolPacketView => ({
+  stream: 0,
+  seq: 0,
+  ts: 0,
+  marker: false,
+  pt: 0,
+  captureSec: 0,
+  captureNsec: 0,
+  buf: Buffer.alloc(0),
+  off: 0,
+  len: 0,
+});
+
+export class SpoolFormatError extends Error {
+  override readonly name = 'SpoolFormatError';
+}
+
+export function writeFileHeader(buf: Buffer, at: number): number {
+  buf.writeUInt32LE(FILE_MAGIC, at);
+  buf.writeUInt16LE(FILE_VERSION, at + 4);
+  buf.writeUInt16LE(FILE_HEADER_LEN, at + 6);
+  buf.fill(0, at + 8, at + FILE_HEADER_LEN);
+  return at + FILE_HEADER_LEN;
+}
+
+const put16 = (b: Uint8Array, at: number, v: number): void => {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+};
+const put32 = (b: Uint8Array, at: number, v: number): void => {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+};
+
+/** Record size of a packet with `len` payload bytes. */
+export const packetRecordSize = (len: number): number => RECORD_OVERHEAD + PACKET_FIXED + len;
+
+/** Encodes a PACKET record at `at` (the caller made room); returns the offset after it. */
+export function writePacketRecord(
+  buf: Buffer,
+  at: number,
+  stream: number,
+  seq: number,
+  ts: number,
+  marker: boolean,
+  pt: number,
+  captureSec: number,
+  captureNsec: number,
+  payload: Uint8Array,
+  off: number,
+  len: number,
+): number {
+  // Byte stores rather than Buffer#writeUInt*: this runs per packet on the capture thread,
+  // and the caller has already made room (no range checks needed).
+  const body = PACKET_FIXED + len;
+  buf[at] = RECORD_SYNC;
+  buf[at + 1] = RecordType.Packet;
+  buf[at + 2] = body & 0xff;
+  buf[at + 3] = body >>> 8;
+  const b = at + RECORD_HEAD;
+  put16(buf, b + P_STREAM, stream);
+  put16(buf, b + P_SEQ, seq);
+  put32(buf, b + P_TS, ts);
+  put32(buf, b + P_SEC, captureSec);
+  put32(buf, b + P_NSEC, captureNsec);
+  buf[b + P_MPT] = (marker ? 0x80 : 0) | (pt & 0x7f);
+  buf[b + P_MPT + 1] = 0;
+  buf.set(payload.subarray(off, off + len), b + PACKET_FIXED);
+  const end = b + body;
+  put32(buf, end, crc32(buf, at, end));
+  return end + RECORD_TRAILER;
+}
+
+/** Encodes a STREAM record (`json` is the UTF-8 SpoolStreamInfo); returns the offset after it. */
+export function writeStreamRecord(buf: Buffer, at: number, index: number, json: Buffer): number {
+  const body = 2 + json.length;
+  buf[at] = RECORD_SYNC;
+  buf[at + 1] = RecordType.Stream;
+  buf.writeUInt16LE(body, at + 2);
+  buf.writeUInt16LE(index, at + RECORD_HEAD);
+  json.copy(buf, at + RECORD_HEAD + 2);
+  const end = at + RECORD_HEAD + body;
+  buf.writeUInt32LE(crc32(buf, at, end), end);
+  return end + RECORD_TRAILER;
+}
+
+export interface SpoolRecordSink {
+  stream(index: number, info: SpoolStreamInfo): void;
+  /** `p` is reused for every packet; copy what must outlive the call. */
+  packet(p: SpoolPacketView): void;
+}
+
+/** What a scan found besides the records it delivered. */
+export interface ScanStats {
+  records: number;
+  packets: number;
+  /** Bytes skipped between two valid records (corruption in the middle: should never happen). */
+  skippedBytes: number;
+  /** Records with a good CRC but a body we could not use (a writer bug). */
+  badRecords: number;
+  /** The file ended inside a record or in bytes that are no record: the torn write of a crash. */
+  truncatedTail: boolean;
+  tailBytes: number;
+  /** Bytes skipped since the last valid record (internal to the scan across chunks). */
+  pendingSkip: number;
+}
+
+export const newScanStats = (): ScanStats => ({
+  records: 0,
+  packets: 0,
+  skippedBytes: 0,
+  badRecords: 0,
+  truncatedTail: false,
+  tailBytes: 0,
+  pendingSkip: 0,
+});
+
+/**
+ * Checks the file header at `buf[0, len)`. Returns the offset of the first record, or -1 when
+ * fewer than 16 bytes are present (a crash before the first batch was complete). Throws on a
+ * file that is not a spool or a newer version.
+ */
+export function checkFileHeader(buf: Buffer, len: number): number {
+  if (len < FILE_HEADER_LEN) {
+    // A prefix of our magic is a torn header; anything else is not our file.
+    const magic = Buffer.alloc(4);
+    magic.writeUInt32LE(FILE_MAGIC, 0);
+    if (buf.subarray(0, Math.min(len, 4)).equals(magic.subarray(0, Math.min(len, 4)))) return -1;
+    throw new SpoolFormatError('not a media spool (bad magic)');
+  }
+  if (buf.readUInt32LE(0) !== FILE_MAGIC) throw new SpoolFormatError('not a media spool (bad magic)');
+  const version = buf.readUInt16LE(4);
+  if (version !== FILE_VERSION) throw new SpoolFormatError(`media spool version ${version} is not supported`);
+  const hl = buf.readUInt16LE(6);
+  if (hl < FILE_HEADER_LEN) throw new SpoolFormatError(`media spool header length ${hl} is too short`);
+  return hl;
+}
+
+/**
+ * Delivers the records in `buf[off, end)` to `sink`. Returns where it stopped: `end`, or (when
+ * `eof` is false) the start of a record that needs more bytes, which the caller carries over to
+ * the next chunk. A record that fails its checks is skipped one byte at a time until the next
+ * valid record; bytes skipped that no valid record follows are the torn tail.
+ */
+export function scanRecords(
+  buf: Buffer,
+  off: number,
+  end: number,
+  eof: boolean,
+  sink: SpoolRecordSink,
+  view: SpoolPacketView,
+  stats: ScanStats,
+): number {
+  let i = off;
+  while (i < end) {
+    if (end - i < RECORD_OVERHEAD) {
+      if (!eof) return i;
+      stats.pendingSkip += end - i;
+      i = end;
+      break;
+    }
+    const type = buf[i + 1]!;
+    if (buf[i] !== RECORD_SYNC || (type !== RecordType.Packet && type !== RecordType.Stream)) {
+      stats.pendingSkip++;
+      i++;
+      continue;
+    }
+    const body = buf[i + 2]! | (buf[i + 3]! << 8);
+    const recEnd = i + RECORD_OVERHEAD + body;
+    if (recEnd > end) {
+      if (!eof) return i;
+      stats.pendingSkip++;
+      i++;
+      continue;
+    }
+    const crcAt = i + RECORD_HEAD + body;
+    if (buf.readUInt32LE(crcAt) !== crc32(buf, i, crcAt)) {
+      stats.pendingSkip++;
+      i++;
+      continue;
+    }
+    stats.skippedBytes += stats.pendingSkip;
+    stats.pendingSkip = 0;
+    stats.records++;
+    const b = i + RECORD_HEAD;
+    if (type === RecordType.Packet) {
+      if (body < PACKET_FIXED) stats.badRecords++;
+      else {
+        view.stream = buf.readUInt16LE(b + P_STREAM);
+        view.seq = buf.readUInt16LE(b + P_SEQ);
+        view.ts = buf.readUInt32LE(b + P_TS);
+        view.captureSec = buf.readUInt32LE(b + P_SEC);
+        view.captureNsec = buf.readUInt32LE(b + P_NSEC);
+        const mpt = buf[b + P_MPT]!;
+        view.marker = (mpt & 0x80) !== 0;
+        view.pt = mpt & 0x7f;
+        view.buf = buf;
+        view.off = b + PACKET_FIXED;
+        view.len = body - PACKET_FIXED;
+        stats.packets++;
+        sink.packet(view);
+      }
+    } else {
+      const info = body >= 2 ? parseStreamInfo(buf.toString('utf8', b + 2, b + body)) : null;
+      if (info === null) stats.badRecords++;
+      else sink.stream(buf.readUInt16LE(b), info);
+    }
+    i = recEnd;
+  }
+  if (eof && stats.pendingSkip > 0) {
+    stats.truncatedTail = true;
+    stats.tailBytes = stats.pendingSkip;
+    stats.pendingSkip = 0;
+  }
+  return i;
+}
+
+/** Parses and shape-checks a STREAM record's JSON; null when it is not a SpoolStreamInfo. */
+export function parseStreamInfo(text: string): SpoolStreamInfo | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.ssrc !== 'number' || typeof o.party !== 'string' || typeof o.channel !== 'number') return null;
+  if (typeof o.src !== 'string' || typeof o.dst !== 'string' || !Array.isArray(o.payloads)) return null;
+  const payloads: SpoolPayloadType[] = [];
+  for (const p of o.payloads as unknown[]) {
+    if (typeof p !== 'object' || p === null) return null;
+    const e = p as Record<string, unknown>;
+    if (typeof e.pt !== 'number' || typeof e.codec !== 'string' || typeof e.clockRate !== 'number') return null;
+    payloads.push({ pt: e.pt, codec: e.codec, clockRate: e.clockRate, channels: typeof e.channels === 'number' ? e.channels : 1 });
+  }
+  return { ssrc: o.ssrc, party: o.party, channel: o.channel, src: o.src, dst: o.dst, payloads };
+}

@@ -1,0 +1,289 @@
+import assert from 'node:assert/strict';
+import fs, { existsSync, readdirSync, readFileSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Counters } from '../../../recorder/core/counters.js';
+import { packetRecordSize } from '../../../recorder/spool/spool-format.js';
+import { SpoolDirectory, listSpools } from '../../../recorder/spool/spool-directory.js';
+import { MEDIA_FILE, META_FILE } from '../../../recorder/spool/spool-meta.js';
+import { readSpool } from '../../../recorder/spool/spool-reader.js';
+import { prng } from '../../support/random.js';
+import { PCMA, PCMU, T0, capNsec, capSec, streamInfo, tmp } from './spool-helpers.js';
+
+interface Sent {
+  stream: number;
+  seq: number;
+  ts: number;
+  marker: boolean;
+  pt: number;
+  captureSec: number;
+  captureNsec: number;
+  payload: Buffer;
+}
+
+/** Random packets over `streams` streams, appended as they are made. */
+function spoolRandom(seed: number, count: number, maxLen = 1400): { dir: string; sent: Sent[]; infos: ReturnType<typeof streamInfo>[]; close: () => Promise<void> } {
+  const rnd = prng(seed);
+  const root = tmp('spool-rt');
+  const d = new SpoolDirectory(root, new Counters(), { maxBufferBytes: 16 * 1024 });
+  const spool = d.open({ id: `call-${seed}`, callId: 'abc@host', record: { n: seed } });
+  const infos = [streamInfo(0xaaaa0001, 'caller', 0), streamInfo(0xbbbb0002, 'callee', 1, [PCMA]), streamInfo(0xaaaa0003, 'caller', 0)];
+  infos.forEach((i) => spool.addStream(i));
+  const sent: Sent[] = [];
+  for (let i = 0; i < count; i++) {
+    const len = rnd() < 0.05 ? 0 : Math.floor(rnd() * maxLen);
+    const payload = Buffer.alloc(len);
+    for (let k = 0; k < len; k++) payload[k] = Math.floor(rnd() * 256);
+    // Appended from inside a bigger buffer, as the pipeline does.
+    const frame = Buffer.concat([Buffer.alloc(42, 0xee), payload, Buffer.alloc(4, 0xee)]);
+    const p: Sent = {
+      stream: Math.floor(rnd() * 3),
+      seq: Math.floor(rnd() * 65536),
+      ts: Math.floor(rnd() * 2 ** 32),
+      marker: rnd() < 0.1,
+      pt: Math.floor(rnd() * 128),
+      captureSec: T0 + i,
+      captureNsec: Math.floor(rnd() * 1e9),
+      payload,
+    };
+    spool.append(p.stream, p.seq, p.ts, p.marker, p.pt, p.captureSec, p.captureNsec, frame, 42, len);
+    sent.push(p);
+  }
+  return { dir: spool.dir, sent, infos, close: () => spool.close({ id: `call-${seed}`, callId: 'abc@host', record: { n: seed, done: true } }) };
+}
+
+const byStream = (sent: Sent[], s: number): Sent[] => sent.filter((p) => p.stream === s);
+
+describe('CallSpool round trip', () => {
+  it('random packets on three streams read back exactly, meta finalized', async () => {
+    const { dir, sent, infos, close } = spoolRandom(1, 3000);
+    await close();
+    const r = readSpool(dir);
+    assert.equal(r.finalized, true);
+    assert.equal(r.state, 'closed');
+    assert.equal(r.truncatedTail, false);
+    assert.deepEqual(r.meta, { id: 'call-1', callId: 'abc@host', record: { n: 1, done: true } });
+    assert.equal(r.streams.length, 3);
+    r.streams.forEach((s, i) => {
+      assert.deepEqual(s.info, infos[i]);
+      assert.deepEqual(s.packets, byStream(sent, i));
+    });
+    assert.equal(existsSync(join(dir, 'meta.json.tmp')), false);
+  });
+
+  it('the largest RTP payload (65,495 bytes) fits; a larger one is refused and counted', async () => {
+    const root = tmp('spool-big');
+    const counters = new Counters();
+    const spool = new SpoolDirectory(root, counters).open({ id: 'big', callId: 'x', record: null });
+    const s = spool.addStream(streamInfo(1, 'caller', 0));
+    const big = Buffer.alloc(65495, 7);
+    spool.append(s, 1, 0, false, 0, T0, 0, big, 0, big.length);
+    spool.append(s, 2, 160, false, 0, T0, 0, Buffer.alloc(70000), 0, 70000);
+    await spool.close();
+    assert.equal(counters.get('spool.oversize'), 1);
+    const r = readSpool(spool.dir);
+    assert.equal(r.streams[0]!.packets.length, 1);
+    assert.deepEqual(r.streams[0]!.packets[0]!.payload, big);
+    assert.equal(r.lostRecords, 1);
+  });
+
+  it('updateStream replaces the info; updateMeta replaces meta.json atomically', async () => {
+    const root = tmp('spool-upd');
+    const spool = new SpoolDirectory(root, new Counters()).open({ id: 'u', callId: 'c1', record: { v: 1 } });
+    const s = spool.addStream(streamInfo(5, 'caller', 0, [PCMU]));
+    spool.updateMeta({ id: 'u', callId: 'c1', record: { v: 2 } });
+    assert.deepEqual((JSON.parse(readFileSync(join(spool.dir, META_FILE), 'utf8')) as { meta: { record: unknown } }).meta.record, { v: 2 });
+    spool.updateStream(s, streamInfo(5, 'caller', 0, [PCMA]));
+    spool.append(s, 1, 0, false, 8, T0, 0, Buffer.alloc(160), 0, 160);
+    spool.flush();
+    const r = readSpool(spool.dir);
+    assert.equal(r.finalized, false);
+    assert.deepEqual(r.streams[0]!.info.payloads, [PCMA]);
+    assert.deepEqual(r.meta.record, { v: 2 });
+    await spool.close();
+    assert.deepEqual(readdirSync(spool.dir).sort(), [MEDIA_FILE, META_FILE]);
+  });
+
+  it('appends after close and to unknown streams are counted, not thrown', async () => {
+    const counters = new Counters();
+    const spool = new SpoolDirectory(tmp('spool-misuse'), counters).open({ id: 'm', callId: 'c', record: null });
+    spool.append(0, 1, 0, false, 0, T0, 0, Buffer.alloc(4), 0, 4);
+    const s = spool.addStream(streamInfo(1, 'caller', 0));
+    await spool.close();
+    spool.append(s, 1, 0, false, 0, T0, 0, Buffer.alloc(4), 0, 4);
+    assert.equal(counters.get('spool.bad_stream'), 1);
+    assert.equal(counters.get('spool.append_after_close'), 1);
+  });
+
+  it('a call id that is not a safe file name is sanitized, and collisions get a suffix', () => {
+    const root = tmp('spool-names');
+    const d = new SpoolDirectory(root, new Counters());
+    const a = d.open({ id: '../../etc/passwd', callId: 'x', record: null });
+    const b = d.open({ id: '../../etc/passwd', callId: 'y', record: null });
+    assert.equal(a.dir, join(root, '.._.._etc_passwd'));
+    assert.equal(b.dir, join(root, '.._.._etc_passwd-1'));
+  });
+});
+
+describe('torn tail after a crash', () => {
+  it('truncating the file at every byte of the last record keeps every earlier record', async () => {
+    const { dir, sent, close } = spoolRandom(2, 200, 300);
+    await close();
+    const file = join(dir, MEDIA_FILE);
+    const size = statSync(file).size;
+    const last = sent[sent.length - 1]!;
+    const lastStart = size - packetRecordSize(last.payload.length);
+    const expected = [0, 1, 2].map((s) => byStream(sent.slice(0, -1), s));
+    for (let cut = size - 1; cut >= lastStart; cut--) {
+      truncateSync(file, cut);
+      const r = readSpool(dir);
+      assert.equal(r.truncatedTail, cut > lastStart, `cut at ${cut}`);
+      r.streams.forEach((s, i) => assert.deepEqual(s.packets, expected[i], `cut at ${cut}, stream ${i}`));
+    }
+  });
+
+  it('garbage or zeros after the last record (power loss) are a torn tail too', async () => {
+    for (const tail of [Buffer.alloc(4096), Buffer.from([0xa5, 1, 0xff, 0x00, 1, 2, 3]), Buffer.alloc(100, 0xa5)]) {
+      const { dir, sent, close } = spoolRandom(3, 50, 200);
+      await close();
+      appendFileSync(join(dir, MEDIA_FILE), tail);
+      const r = readSpool(dir);
+      assert.equal(r.truncatedTail, true);
+      assert.equal(r.stats.tailBytes, tail.length);
+      assert.equal(r.streams.reduce((n, s) => n + s.packets.length, 0), sent.length);
+    }
+  });
+
+  it('a corrupted record in the middle is skipped and the scan resynchronizes', async () => {
+    const { dir, sent, close } = spoolRandom(4, 100, 100);
+    await close();
+    const file = join(dir, MEDIA_FILE);
+    const b = readFileSync(file);
+    b[Math.floor(b.length / 2)]! ^= 0xff;
+    writeFileSync(file, b);
+    const r = readSpool(dir);
+    const got = r.streams.reduce((n, s) => n + s.packets.length, 0);
+    assert.ok(got === sent.length - 1 || got === sent.length - 2, `${got} of ${sent.length}`);
+    assert.ok(r.stats.skippedBytes > 0);
+    assert.equal(r.truncatedTail, false);
+  });
+
+  it('a file cut inside its header reads as empty and torn', async () => {
+    const { dir, close } = spoolRandom(5, 10, 10);
+    await close();
+    truncateSync(join(dir, MEDIA_FILE), 9);
+    const r = readSpool(dir);
+    assert.equal(r.streams.length, 0);
+    assert.equal(r.truncatedTail, true);
+  });
+});
+
+describe('write batching', () => {
+  it('≤ 1 write per call per second with 50 calls of 2 streams at 50 packets/s; fsync ≤ 1/s per file', async () => {
+    let now = 0;
+    const counters = new Counters();
+    const root = tmp('spool-batch');
+    const d = new SpoolDirectory(root, counters, { now: () => now });
+    const calls = 50;
+    const seconds = 10;
+    const spools = Array.from({ length: calls }, (_, c) => d.open({ id: `c${c}`, callId: `${c}`, record: null }));
+    for (const s of spools) {
+      s.addStream(streamInfo(1, 'caller', 0));
+      s.addStream(streamInfo(2, 'callee', 1));
+    }
+    let writes = 0;
+    const orig = fs.writeSync;
+    fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+      writes++;
+      return orig(...args);
+    }) as typeof fs.writeSync;
+    const payload = Buffer.alloc(160, 0xff);
+    try {
+      for (let t = 0; t < seconds * 1000; t += 20) {
+        now = t;
+        for (let c = 0; c < calls; c++) {
+          const s = spools[c]!;
+          for (const st of [0, 1]) s.append(st, t / 20, t * 8, false, 0, T0 + Math.floor(t / 1000), (t % 1000) * 1e6, payload, 0, 160);
+        }
+        if (t % 100 === 0) d.tick();
+      }
+    } finally {
+      fs.writeSync = orig;
+    }
+    const perCallSecond = writes / (calls * seconds);
+    assert.equal(writes, counters.get('spool.writes'));
+    assert.ok(perCallSecond <= 1, `${perCallSecond} writes per call per second`);
+    assert.ok(perCallSecond >= 0.8, `${perCallSecond}: batches should still go out every second`);
+    assert.ok(counters.get('spool.fsyncs') <= calls * seconds, `${counters.get('spool.fsyncs')} fsyncs`);
+    await d.closeAll();
+    for (const s of spools) assert.equal(readSpool(s.dir).streams[1]!.packets.length, (seconds * 1000) / 20);
+  });
+
+  it('a fast stream is flushed by size: the buffer stays under the cap', () => {
+    const counters = new Counters();
+    const now = 0;
+    const d = new SpoolDirectory(tmp('spool-size'), counters, { now: () => now, maxBufferBytes: 64 * 1024 });
+    const s = d.open({ id: 'fast', callId: 'x', record: null });
+    s.addStream(streamInfo(1, 'caller', 0));
+    const payload = Buffer.alloc(1200);
+    for (let i = 0; i < 1000; i++) s.append(0, i, i * 960, false, 0, T0, 0, payload, 0, payload.length);
+    const bytes = 1000 * packetRecordSize(1200);
+    const writes = counters.get('spool.writes');
+    // Each batch is as full as whole records allow: between cap − one record and cap bytes.
+    assert.ok(writes >= Math.floor(bytes / (64 * 1024)) && writes <= Math.ceil(bytes / (64 * 1024 - packetRecordSize(1200))), `${writes} writes`);
+  });
+
+  it('a failed write loses only its batch; stream infos are written again; the file stays valid', async () => {
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-enospc'), counters);
+    const s = d.open({ id: 'full', callId: 'x', record: null });
+    s.addStream(streamInfo(1, 'caller', 0));
+    const orig = fs.writeSync;
+    let fail = true;
+    fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+      if (fail) {
+        fail = false;
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      }
+      return orig(...args);
+    }) as typeof fs.writeSync;
+    try {
+      for (let i = 0; i < 10; i++) s.append(0, i, i * 160, false, 0, T0, i, Buffer.alloc(160, i), 0, 160);
+      s.flush();
+      for (let i = 10; i < 15; i++) s.append(0, i, i * 160, false, 0, T0, i, Buffer.alloc(160, i), 0, 160);
+      await s.close();
+    } finally {
+      fs.writeSync = orig;
+    }
+    assert.equal(counters.get('spool.write_error'), 1);
+    const r = readSpool(s.dir);
+    assert.equal(r.lostRecords, 10);
+    assert.equal(r.truncatedTail, false);
+    assert.deepEqual(
+      r.streams[0]!.packets.map((p) => p.seq),
+      [10, 11, 12, 13, 14],
+    );
+  });
+});
+
+describe('SpoolDirectory state', () => {
+  it('pending() lists spools a crashed process left open; unrendered() the closed ones', async () => {
+    const root = tmp('spool-pending');
+    const d = new SpoolDirectory(root, new Counters());
+    const a = d.open({ id: 'a', callId: 'a', record: null });
+    const b = d.open({ id: 'b', callId: 'b', record: null });
+    a.addStream(streamInfo(1, 'caller', 0));
+    a.append(0, 1, 0, false, 0, capSec(T0), capNsec(T0), Buffer.alloc(10), 0, 10);
+    a.flush();
+    await b.close();
+    assert.deepEqual(d.pending(), [], 'spools open in this process are not pending');
+    // A new process on the same root (the first one "crashed").
+    const d2 = new SpoolDirectory(root, new Counters());
+    assert.deepEqual(d2.pending(), [a.dir]);
+    assert.deepEqual(d2.unrendered(), [b.dir]);
+    assert.deepEqual(
+      listSpools(root).map((e) => e.state),
+      ['open', 'closed'],
+    );
+  });
+});

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import zlib from 'node:zlib';
+import { crc32 } from '../../../recorder/spool/crc32.js';
+import {
+  FILE_HEADER_LEN,
+  checkFileHeader,
+  newPacketView,
+  newScanStats,
+  packetRecordSize,
+  scanRecords,
+  writeFileHeader,
+  writePacketRecord,
+  writeStreamRecord,
+  type SpoolPacket,
+  type SpoolRecordSink,
+  type SpoolStreamInfo,
+} from '../../../recorder/spool/spool-format.js';
+import { prng } from '../../support/random.js';
+import { streamInfo } from './spool-helpers.js';
+
+describe('crc32', () => {
+  it('equals zlib.crc32 for every length 0..300 at several offsets', () => {
+    const rnd = prng(7);
+    const buf = Buffer.alloc(400);
+    for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(rnd() * 256);
+    for (const off of [0, 1, 2, 3, 5]) {
+      for (let len = 0; len <= 300; len++) assert.equal(crc32(buf, off, off + len), zlib.crc32(buf.subarray(off, off + len)), `off ${off} len ${len}`);
+    }
+  });
+  it('known vector: "123456789" → 0xCBF43926', () => {
+    const b = Buffer.from('123456789');
+    assert.equal(crc32(b, 0, b.length), 0xcbf43926);
+  });
+});
+
+function collect(): { sink: SpoolRecordSink; streams: Map<number, SpoolStreamInfo>; packets: SpoolPacket[] } {
+  const streams = new Map<number, SpoolStreamInfo>();
+  const packets: SpoolPacket[] = [];
+  return {
+    streams,
+    packets,
+    sink: {
+      stream: (i, info) => streams.set(i, info),
+      packet: (p) =>
+        packets.push({ ...p, payload: Buffer.from(p.buf.subarray(p.off, p.off + p.len)), stream: p.stream }),
+    },
+  };
+}
+
+describe('record encoding and scanning', () => {
+  const info = streamInfo(0x11223344, 'caller', 0);
+  const build = (): { buf: Buffer; ends: number[] } => {
+    const buf = Buffer.alloc(4096);
+    let at = writeFileHeader(buf, 0);
+    const ends: number[] = [];
+    at = writeStreamRecord(buf, at, 0, Buffer.from(JSON.stringify(info)));
+    ends.push(at);
+    for (let i = 0; i < 5; i++) {
+      const payload = Buffer.alloc(10 + i, i + 1);
+      const before = at;
+      at = writePacketRecord(buf, at, 0, 65534 + i, 0xfffffff0 + i * 160, i === 0, 0, 1_790_000_000, i * 20_000_000, payload, 0, payload.length);
+      assert.equal(at - before, packetRecordSize(payload.length));
+      ends.push(at);
+    }
+    return { buf: buf.subarray(0, at), ends };
+  };
+
+  it('round-trips every field, including wrapped sequence numbers and timestamps', () => {
+    const { buf } = build();
+    assert.equal(checkFileHeader(buf, buf.length), FILE_HEADER_LEN);
+    const c = collect();
+    const stats = newScanStats();
+    const end = scanRecords(buf, FILE_HEADER_LEN, buf.length, true, c.sink, newPacketView(), stats);
+    assert.equal(end, buf.length);
+    assert.deepEqual(c.streams.get(0), info);
+    assert.equal(c.packets.length, 5);
+    c.packets.forEach((p, i) => {
+      assert.equal(p.seq, (65534 + i) & 0xffff);
+      assert.equal(p.ts, (0xfffffff0 + i * 160) >>> 0);
+      assert.equal(p.marker, i === 0);
+      assert.equal(p.captureNsec, i * 20_000_000);
+      assert.deepEqual(p.payload, Buffer.alloc(10 + i, i + 1));
+    });
+    assert.equal(stats.truncatedTail, false);
+  });
+
+  it('without eof, stops at a record that needs more bytes; with eof, reports the torn tail', () => {
+    const { buf, ends } = build();
+    const cut = ends[3]! + 7;
+    const c = collect();
+    const stats = newScanStats();
+    const stop = scanRecords(buf, FILE_HEADER_LEN, cut, false, c.sink, newPacketView(), stats);
+    assert.equal(stop, ends[3]);
+    assert.equal(c.packets.length, 3);
+    const c2 = collect();
+    const s2 = newScanStats();
+    scanRecords(buf, FILE_HEADER_LEN, cut, true, c2.sink, newPacketView(), s2);
+    assert.equal(c2.packets.length, 3);
+    assert.equal(s2.truncatedTail, true);
+    assert.equal(s2.tailBytes, 7);
+  });
+
+  it('a header cut short is a torn tail; a foreign file is an error', () => {
+    const { buf } = build();
+    for (let n = 1; n < FILE_HEADER_LEN; n++) assert.equal(checkFileHeader(buf, n), -1);
+    assert.throws(() => checkFileHeader(Buffer.from('RIFF0000WAVEfmt '), 16), /not a media spool/);
+  });
+
+  it('random bytes never throw and never yield a record (CRC)', () => {
+    const rnd = prng(99);
+    for (let t = 0; t < 200; t++) {
+      const b = Buffer.alloc(Math.floor(rnd() * 600));
+      for (let i = 0; i < b.length; i++) b[i] = rnd() < 0.3 ? 0xa5 : Math.floor(rnd() * 256);
+      const c = collect();
+      scanRecords(b, 0, b.length, true, c.sink, newPacketView(), newScanStats());
+      assert.equal(c.packets.length + c.streams.size, 0);
+    }
+  });
+});
