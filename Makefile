@@ -12,12 +12,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NODEDIR := $(shell node -p "require('path').resolve(process.execPath, '../..')")
 NODE_GYP := node_modules/.bin/node-gyp
 ADDON := native/build/Release/pcap_capture.node
-DEMO_CAPTURE := fixtures/sngrep__aaa.pcap
+DEMO_CAPTURE := fixtures/lundgrel-sipp__sipp_uac_Media_DTMF_Speex.pcap
 
 .PHONY: help setup apt npm native build test lint demo bench clean
 
 help:
-	@echo "make demo   - set up, build, and inspect a bundled capture"
+	@echo "make demo   - set up, build, record the calls of a bundled capture and search them"
 	@echo "make test   - set up, build, and run the whole test suite"
 	@echo "make setup | build | lint | bench | clean"
 
@@ -57,7 +57,9 @@ lint: npm
 	node_modules/.bin/tsc -p tsconfig.json --noEmit
 
 demo: setup build
-	bin/recorder inspect $(DEMO_CAPTURE)
+	rm -rf out/demo
+	bin/recorder replay $(DEMO_CAPTURE) --config fixtures/demo-config.json
+	bin/recorder calls --index out/demo/index
 
 bench: setup build
 	node dist/bench/run.js

@@ -74,6 +74,8 @@ interface Flow {
   call: Call | null;
   /** The call's entry (spool), kept on the flow so the per-packet path needs no lookup. */
   entry: CallEntry | null;
+  /** Next flow in the same IPv4 hash bucket. */
+  next: Flow | undefined;
   party: Party;
   streams: RtpStream[];
   last: number;
@@ -111,8 +113,12 @@ export class CallRegistry {
   readonly users: UsersDirectory;
   private readonly calls = new Map<string, CallEntry>();
   private readonly expectations = new Map<EndpointKey, Expectation>();
-  /** IPv4 flows in two numeric levels (src → dst → flow) so lookups allocate nothing. */
-  private readonly flows4 = new Map<number, Map<number, Flow>>();
+  /**
+   * IPv4 flows by a 30-bit hash of the 4-tuple: small-integer Map keys are V8's fast path
+   * (endpoint keys up to 2^48 are heap numbers, which profiled at twice the cost). Buckets
+   * chain through `Flow.next`; the full endpoint keys decide.
+   */
+  private readonly flows4 = new Map<number, Flow>();
   private readonly flows6 = new Map<string, Flow>();
   private readonly unattached: Flow[] = [];
   private readonly unattachedCalls = new Map<string, CallEntry>();
@@ -235,15 +241,15 @@ export class CallRegistry {
 
   private flow(p: Packet): Flow | null {
     if (p.ipVersion === 4) {
+      const h = flowHash4(p.src4, p.dst4, p.srcPort, p.dstPort);
       const sk = p.src4 * 65536 + p.srcPort;
       const dk = p.dst4 * 65536 + p.dstPort;
-      let byDst = this.flows4.get(sk);
-      const hit = byDst?.get(dk);
-      if (hit) return hit;
+      const head = this.flows4.get(h);
+      for (let f = head; f !== undefined; f = f.next) if (f.src === sk && f.dst === dk) return f;
       const f = this.newFlow(sk, dk, p);
       if (f === null) return null;
-      if (!byDst) this.flows4.set(sk, (byDst = new Map()));
-      byDst.set(dk, f);
+      f.next = head;
+      this.flows4.set(h, f);
       return f;
     }
     const sk = srcKey(p);
@@ -276,7 +282,7 @@ export class CallRegistry {
       party = bySrc.party;
       this.learn(call, other(party), dst, p.time);
     }
-    const flow: Flow = { src, dst, call, entry: null, party, streams: [], last: p.time, rtcp: 0 };
+    const flow: Flow = { src, dst, call, entry: null, next: undefined, party, streams: [], last: p.time, rtcp: 0 };
     this.flowCount++;
     if (call) {
       flow.entry = this.entryOf(call) ?? null;
@@ -451,11 +457,19 @@ export class CallRegistry {
 
   private dropFlow(f: Flow): void {
     if (typeof f.src === 'number' && typeof f.dst === 'number') {
-      const m = this.flows4.get(f.src);
-      if (m?.get(f.dst) === f) {
-        m.delete(f.dst);
-        if (m.size === 0) this.flows4.delete(f.src);
+      const h = flowHash4(Math.floor(f.src / 65536), Math.floor(f.dst / 65536), f.src % 65536, f.dst % 65536);
+      const head = this.flows4.get(h);
+      if (head === f) {
+        if (f.next) this.flows4.set(h, f.next);
+        else this.flows4.delete(h);
         this.flowCount--;
+      } else {
+        for (let x = head; x !== undefined; x = x.next)
+          if (x.next === f) {
+            x.next = f.next;
+            this.flowCount--;
+            break;
+          }
       }
     } else {
       const key = `${f.src} ${f.dst}`;
@@ -542,6 +556,14 @@ export class CallRegistry {
       recording: call.recording,
     };
   }
+}
+
+/** 30-bit hash of an IPv4 4-tuple (multiplicative mixing; stays a V8 small integer). */
+function flowHash4(src: number, dst: number, sport: number, dport: number): number {
+  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ dst, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ ((sport << 16) | dport), 0x27d4eb2f);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 function endpointParty(k: EndpointKey): PartyInfo {

@@ -44,6 +44,11 @@ export interface RenderOptions {
   reanchorThresholdMs?: number;
   /** How long a packet may wait for an earlier one (default 500 ms of capture time). */
   jitterWindowMs?: number;
+  /**
+   * Media placed later than this after the call's start is dropped and noted (default 12 h):
+   * a capture clock stepped by a day must not write a day of silence.
+   */
+  maxDurationSec?: number;
 }
 
 /** Silence longer than this in one stream is reported as a gap (hold, long silence suppression). */
@@ -161,7 +166,8 @@ class StreamRender {
   lastStep = 0;
   cn = { active: false, amplitude: 0, filledTo: 0 };
   readonly noise: NoiseSource;
-  dtmf = { tsExt: Number.NaN, pos: 0, event: 0, amplitude: 0, done: 0 };
+  /** The current telephone event: start position, frames rendered (`done`) and announced (`target`). */
+  dtmf = { tsExt: Number.NaN, pos: 0, event: 0, amplitude: 0, done: 0, target: 0, active: false };
   readonly stats: StreamStats = {
     packets: 0,
     lost: 0,
@@ -240,22 +246,25 @@ class StreamRender {
 const captureSeconds = (p: SpoolPacketView, t0: number): number => p.captureSec - t0 + p.captureNsec / 1e9;
 
 interface TimingPass {
+  /** Whole second of the first packet's capture time: times are kept relative to it (precision). */
   t0: number;
+  /** The call's start: the earliest packet start of all streams, seconds after t0. */
   callStart: number;
   packets: number;
+  /** Per stream index: its time lines with every segment's final anchor. */
   streams: (StreamClock | undefined)[];
-  infos: (SpoolStreamInfo | undefined)[];
+  /** The highest decoder rate seen (8000 when none). */
   sampleRate: number;
 }
 
-function timingPass(dir: string, threshold: number): TimingPass & { stats: ReturnType<typeof scanSpool> } {
+function timingPass(dir: string, threshold: number): TimingPass {
   const clocks: (StreamClock | undefined)[] = [];
   const infos: (SpoolStreamInfo | undefined)[] = [];
   const rateSeen = new Set<string>();
   let t0: number | null = null;
   let packets = 0;
   let sampleRate = 0;
-  const stats = scanSpool(dir, {
+  scanSpool(dir, {
     stream(index, info) {
       infos[index] = info;
       clocks[index] ??= new StreamClock(threshold);
@@ -284,7 +293,7 @@ function timingPass(dir: string, threshold: number): TimingPass & { stats: Retur
     if (c === undefined) continue;
     for (const tl of c.all) for (let k = 0; k < tl.segments; k++) callStart = Math.min(callStart, tl.segmentStart(k));
   }
-  return { t0: t0 ?? 0, callStart: Number.isFinite(callStart) ? callStart : 0, packets, streams: clocks, infos, sampleRate: sampleRate || 8000, stats };
+  return { t0: t0 ?? 0, callStart: Number.isFinite(callStart) ? callStart : 0, packets, streams: clocks, sampleRate: sampleRate || 8000 };
 }
 
 /**
@@ -309,6 +318,8 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
   const tmp = `${opts.outPath}.part`;
   const wav = new WavWriter(tmp, { sampleRate: rate, channels, encoding: opts.encoding ?? 'pcm16' });
   const lagFrames = Math.round((jitterSec + threshold + 1) * rate);
+  const maxFrames = Math.round((opts.maxDurationSec ?? 12 * 3600) * rate);
+  let beyond = 0;
   const mixer = new Mixer(channels, rate, lagFrames + 30 * rate, (pcm, n) => wav.write(pcm, 0, n));
   const renders: (StreamRender | undefined)[] = [];
   const scratch = new Int16Array(SCRATCH);
@@ -327,7 +338,11 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     s.cn.filledTo = Math.max(s.cn.filledTo, to);
   };
   mixer.beforeWrite = (_start, end) => {
-    for (const s of renders) if (s?.cn.active === true && s.cn.filledTo < end) fillCn(s, end);
+    for (const s of renders) {
+      if (s === undefined) continue;
+      if (s.dtmf.active) renderDtmf(s, end - s.dtmf.pos);
+      if (s.cn.active && s.cn.filledTo < end) fillCn(s, end);
+    }
   };
 
   const place = (s: StreamRender, pos: number, src: Int16Array, n: number): void => {
@@ -378,32 +393,55 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     const m = resampleLinear(scratch, n, dec.sampleRate, rate, resampled);
     place(s, e.pos, resampled, m);
     endAudio(s, e.pos, e.pos + m);
+    // Audio inside a pending tone replaces it; the tone may go on after this packet.
+    const d = s.dtmf;
+    if (d.active) {
+      d.done = Math.max(d.done, e.pos + m - d.pos);
+      if (d.done >= d.target) d.active = false;
+    }
   };
 
-  const processDtmf = (s: StreamRender, e: Pending): void => {
-    if (e.data.length < 4) return;
-    const event = e.data[0]!;
+  /**
+   * Plays the pending DTMF tone of a stream up to `upTo` frames after the event's start. Tones
+   * are rendered lazily (by the next packet, a block leaving the mixer, or the end), so that
+   * real audio wins: a sender that resumes audio before the event's announced end (sipp does,
+   * by one packet) or keeps sending audio during the event cuts the synthetic tone there.
+   */
+  const renderDtmf = (s: StreamRender, upTo: number): void => {
     const d = s.dtmf;
-    if (d.tsExt !== e.tsExt) {
-      // A new event (RFC 4733 §2.5.1.1: all packets of one event share its start timestamp).
-      d.tsExt = e.tsExt;
-      d.pos = e.pos;
-      d.event = event;
-      d.amplitude = dtmfAmplitude(e.data[1]! & 0x3f);
-      d.done = 0;
-      s.stats.dtmf += DTMF_DIGITS[event] ?? '?';
-    }
-    const target = Math.round((e.eventDuration * rate) / e.rate);
-    while (d.done < target) {
-      const n = Math.min(target - d.done, SCRATCH);
+    const to = Math.min(upTo, d.target);
+    while (d.done < to) {
+      const n = Math.min(to - d.done, SCRATCH);
       if (!dtmfTone(d.event, d.amplitude, rate, d.done, n, scratch)) {
-        d.done = target;
+        d.done = d.target; // an event without a tone (flash, …)
         break;
       }
       place(s, d.pos + d.done, scratch, n);
       d.done += n;
     }
-    const end = d.pos + target;
+    if (d.done >= d.target) d.active = false;
+  };
+
+  const processDtmf = (s: StreamRender, e: Pending): void => {
+    if (e.data.length < 4) return;
+    const d = s.dtmf;
+    if (d.tsExt !== e.tsExt) {
+      // A new event (RFC 4733 §2.5.1.1: all packets of one event share its start timestamp);
+      // the previous one, if still pending, ends where this one starts.
+      if (d.active) renderDtmf(s, e.pos - d.pos);
+      const event = e.data[0]!;
+      d.tsExt = e.tsExt;
+      d.pos = e.pos;
+      d.event = event;
+      d.amplitude = dtmfAmplitude(e.data[1]! & 0x3f);
+      d.done = 0;
+      d.target = 0;
+      s.stats.dtmf += DTMF_DIGITS[event] ?? '?';
+    }
+    // The duration field grows with each packet of the event (RFC 4733 §2.5.1.3).
+    d.target = Math.max(d.target, Math.round((e.eventDuration * rate) / e.rate));
+    d.active = d.done < d.target;
+    const end = d.pos + d.target;
     s.prevEnd = s.prevEnd === null ? end : Math.max(s.prevEnd, end);
     if (end > maxEnd) maxEnd = end;
   };
@@ -419,6 +457,8 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     }
     s.cnSincePrev = true;
     if (e.pos < s.stats.firstPos) s.stats.firstPos = e.pos;
+    // A SID packet is media: the call lasts at least until it (its noise fills up to there).
+    if (e.pos > maxEnd) maxEnd = e.pos;
   };
 
   const process = (s: StreamRender, e: Pending): void => {
@@ -428,9 +468,11 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
       s.stats.lost += lost;
     }
     s.nextSeq = e.ext + 1;
-    // Comfort noise runs until the stream's next packet, whatever it is.
+    // Comfort noise runs until the stream's next packet, whatever it is; a tone until the
+    // next packet that is not part of its event.
     if (s.cn.active) fillCn(s, e.pos);
     const pl = e.payload;
+    if (s.dtmf.active && pl?.kind !== 'dtmf') renderDtmf(s, e.pos - s.dtmf.pos);
     if (pl === null) {
       processAudio(s, e, { codec: `PT${e.pt}`, clockRate: e.rate, channels: 1, kind: 'audio' }, lost);
       return;
@@ -477,6 +519,10 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
         const pos =
           Math.round((tl1.anchor[k]! - callStart) * rate) + Math.round(((ck.startExt - tl1.base[k]!) * rate) / tl1.clockRate);
         s.stats.packets++;
+        if (pos >= maxFrames) {
+          beyond++;
+          return;
+        }
         let ext = s.unwrapSeq(p.seq);
         if (s.nextSeq !== null && (ext - s.nextSeq < -MAX_MISORDER || ext - s.nextSeq > MAX_DROPOUT)) {
           // Numbering restarted: play out what waits, then continue from this packet, no loss counted.
@@ -508,12 +554,13 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
         if (cap - lastCheck >= 0.05) {
           lastCheck = cap;
           for (const r of renders) if (r !== undefined) release(r, cap - jitterSec);
-          mixer.finalizeBefore(Math.round((cap - callStart) * rate) - lagFrames);
+          // Never past the end known so far: the file must end with the last packet.
+        mixer.finalizeBefore(Math.min(Math.round((cap - callStart) * rate) - lagFrames, maxEnd));
         }
       },
     });
     for (const r of renders) if (r !== undefined) release(r, Number.POSITIVE_INFINITY);
-    mixer.finish(maxEnd);
+    mixer.finish(Math.min(maxEnd, maxFrames));
     for (const r of renders) r?.freeDecoders();
     wav.close();
     renameSync(tmp, opts.outPath);
@@ -528,9 +575,16 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
   }
 
   const notes = buildNotes(head.finalized, head.lostRecords, scan2, renders, rate, mixer, timing.packets);
+  if (beyond > 0) notes.push(`${beyond} packets beyond the maximum duration (${maxFrames / rate} s) dropped`);
   const unsupported = renders.some((r) => r !== undefined && r.stats.unsupported.size > 0);
   const complete =
-    head.finalized && !scan2.truncatedTail && scan2.skippedBytes === 0 && head.lostRecords === 0 && !unsupported && timing.packets > 0;
+    head.finalized &&
+    !scan2.truncatedTail &&
+    scan2.skippedBytes === 0 &&
+    head.lostRecords === 0 &&
+    !unsupported &&
+    beyond === 0 &&
+    timing.packets > 0;
   return {
     path: opts.outPath,
     format: 'wav',
@@ -613,7 +667,3 @@ function sha256File(path: string): string {
   return h.digest('hex');
 }
 
-/** Removes a half-written output left by a crash mid-render (`<out>.part`). */
-export function removePartial(outPath: string): void {
-  rmSync(`${outPath}.part`, { force: true });
-}

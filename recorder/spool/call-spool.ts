@@ -2,8 +2,9 @@
  * The writer of one call's spool. `append` copies a packet into the call's buffer (no I/O, no
  * allocation once the buffer has grown); the buffer reaches the disk in one write when it is
  * full or when the flusher finds it a flush interval old, so a G.711 call costs about one
- * write(2) a second whatever its packet rate. fsync runs in libuv's thread pool at most once
- * per fsync interval, so a slow disk never blocks the capture thread on durability.
+ * write(2) a second whatever its packet rate. fsync runs at most once per fsync interval, in
+ * the FsyncBatcher's worker thread, so a slow disk never blocks the capture thread on
+ * durability.
  *
  * Crash model: a batch written with write(2) is in the page cache and survives kill -9 of the
  * recorder; an fsynced batch also survives power loss. Either way the reader keeps every
@@ -22,9 +23,8 @@ import {
   writeStreamRecord,
   type SpoolStreamInfo,
 } from './spool-format.js';
-import { fsyncDir, newMetaFile, writeMeta, writeMetaSync, type SpoolCallMeta } from './spool-meta.js';
+import { newMetaFile, writeMeta, writeMetaSync, type SpoolCallMeta } from './spool-meta.js';
 
-const fsyncAsync = promisify(fs.fsync);
 const closeAsync = promisify(fs.close);
 
 export interface ResolvedSpoolOptions {
@@ -39,8 +39,10 @@ export interface SpoolHost {
   readonly options: ResolvedSpoolOptions;
   /** Wall-clock milliseconds (injectable for tests). */
   now(): number;
-  /** Directories to fsync once after the spool's files were created (call dir, root). */
+  /** The spool root, whose entry for the new call directory must be made durable once. */
   readonly root: string;
+  /** fsync `fd`, then `dirs` (batched off the capture thread); false when it failed. */
+  sync(fd: number, dirs: string[]): Promise<boolean>;
   released(spool: CallSpool): void;
 }
 
@@ -249,29 +251,29 @@ export class CallSpool {
     if (this.state !== 'open') return;
     const o = this.host.options;
     if (this.bufferedRecords > 0 && now - this.lastFlushAt >= o.flushIntervalMs) this.flush();
-    if (this.dirty && this.syncing === null && now - this.lastFsyncAt >= o.fsyncIntervalMs) void this.startSync(now);
+    if (this.dirty && this.syncing === null && now - this.lastFsyncAt >= o.fsyncIntervalMs) this.startSync(now);
   }
 
-  private startSync(now: number): Promise<void> {
+  private startSync(now: number): void {
     this.lastFsyncAt = now;
     this.dirty = false;
+    this.syncing = this.syncNow();
+  }
+
+  /** One fsync through the host's batcher; the first also makes the new directory entries durable. */
+  private syncNow(): Promise<void> {
     const c = this.host.counters;
     c.inc('spool.fsyncs');
-    const p = fsyncAsync(this.fd)
-      .catch(() => c.inc('spool.fsync_error'))
-      .then(async () => {
-        // Once: make the new directory entries durable too (power loss after fsync of the file
-        // alone could lose the file's name).
-        if (this.dirsSynced) return;
-        this.dirsSynced = true;
-        await fsyncDir(this.dir).catch(() => c.inc('spool.fsync_error'));
-        await fsyncDir(this.host.root).catch(() => c.inc('spool.fsync_error'));
+    const dirs = this.dirsSynced ? [] : [this.dir, this.host.root];
+    this.dirsSynced = true;
+    return this.host
+      .sync(this.fd, dirs)
+      .then((ok) => {
+        if (!ok) c.inc('spool.fsync_error');
       })
       .finally(() => {
         this.syncing = null;
       });
-    this.syncing = p;
-    return p;
   }
 
   /** Replaces meta.json (no fsync: it is small, rare, and the final meta is written durably). */
@@ -300,15 +302,9 @@ export class CallSpool {
   }
 
   private async finish(): Promise<void> {
-    const c = this.host.counters;
     try {
       if (this.syncing !== null) await this.syncing;
-      c.inc('spool.fsyncs');
-      await fsyncAsync(this.fd).catch(() => c.inc('spool.fsync_error'));
-      if (!this.dirsSynced) {
-        this.dirsSynced = true;
-        await fsyncDir(this.host.root).catch(() => c.inc('spool.fsync_error'));
-      }
+      await this.syncNow();
       await closeAsync(this.fd);
       await writeMeta(this.dir, newMetaFile(this.meta, 'closed', this.lost));
     } finally {

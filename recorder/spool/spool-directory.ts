@@ -1,6 +1,7 @@
 /**
  * The spool root: one directory per call (`<root>/<call id>/meta.json` + `media.spool`), the
- * open CallSpools, and the flusher that batches their writes.
+ * open CallSpools, and the flusher that batches their writes (fsyncs go through the
+ * process-wide FsyncBatcher: one worker thread syncs every due file in turn).
  *
  * The flusher ticks every 100 ms of wall time and flushes each spool whose batch is a flush
  * interval (1 s) old. Calls start at different times, so their writes spread over the ticks
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { RecordingInfo } from '../calls/call-record.js';
 import type { Counters } from '../core/counters.js';
 import { CallSpool, type ResolvedSpoolOptions, type SpoolHost } from './call-spool.js';
+import { FsyncBatcher } from './fsync-batcher.js';
 import { MEDIA_FILE, newMetaFile, readMeta, writeMeta, writeMetaSync, type SpoolCallMeta, type SpoolState } from './spool-meta.js';
 
 export interface SpoolOptions {
@@ -22,6 +24,8 @@ export interface SpoolOptions {
   maxBufferBytes?: number;
   /** Wall clock in ms (default Date.now); tests inject a fake one. */
   now?: () => number;
+  /** Default: the process-wide batcher (one worker thread). */
+  syncer?: FsyncBatcher;
 }
 
 export interface SpoolEntry {
@@ -93,11 +97,13 @@ export class SpoolDirectory {
     };
     const now = opts.now ?? Date.now;
     const set = this.open_;
+    const syncer = opts.syncer ?? FsyncBatcher.shared();
     this.host = {
       counters,
       options,
       root,
       now,
+      sync: (fd, dirs) => syncer.sync(fd, dirs),
       released: (s: CallSpool): void => {
         set.delete(s);
       },
@@ -117,8 +123,10 @@ export class SpoolDirectory {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 1000) throw e;
       }
     }
-    writeMetaSync(dir, newMetaFile(meta, 'open'));
+    // Media file first: a directory with media.spool is a spool even if the crash came before
+    // meta.json (listSpools treats it as open and recovery names it after the directory).
     const fd = openSync(join(dir, MEDIA_FILE), 'wx');
+    writeMetaSync(dir, newMetaFile(meta, 'open'));
     const spool = new CallSpool(this.host, dir, fd, meta);
     this.open_.add(spool);
     this.host.counters.inc('spool.calls_opened');

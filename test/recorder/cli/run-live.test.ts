@@ -20,7 +20,7 @@ function startRecorder(out: string): { child: ChildProcess; ready: Promise<numbe
   const child = spawn('bin/recorder', ['run', '--iface', 'lo', '--filter', `udp and portrange ${base}-${base + 9}`, '--out', out, '--metrics', `${LO}:0`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const ready = new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       const m = /metrics on [^:]+:(\d+)\/metrics/.exec(log);
       if (m && /capturing on lo/.test(log)) resolve(Number(m[1]));

@@ -28,7 +28,13 @@ async function render(streams: TestStream[], opts: Partial<RenderOptions> & { fi
   const root = tmp('render');
   const dir = await writeSpool(root, 'call', streams, { finalize: opts.finalize ?? true, ...(opts.order ? { order: opts.order } : {}) });
   const outPath = join(root, 'out.wav');
-  const info = await renderRecording(dir, { outPath, format: 'wav', channels: opts.channels ?? 2, ...(opts.sampleRate ? { sampleRate: opts.sampleRate } : {}) });
+  const info = await renderRecording(dir, {
+    outPath,
+    format: 'wav',
+    channels: opts.channels ?? 2,
+    ...(opts.sampleRate !== undefined ? { sampleRate: opts.sampleRate } : {}),
+    ...(opts.maxDurationSec !== undefined ? { maxDurationSec: opts.maxDurationSec } : {}),
+  });
   return { info, wav: readWav(outPath), outPath, dir };
 }
 
@@ -187,7 +193,17 @@ describe('renderRecording: signalling payloads and bad media', () => {
     assert.ok(info.notes.includes('caller ssrc 0x00001111: comfort noise (1 SID packets)'), info.notes.join('; '));
   });
 
-  it('a telephone event (RFC 4733) becomes its DTMF tone, in place', async () => {
+  it('a call that ends in comfort noise lasts until its last SID packet', async () => {
+    const talk = g711Stream({ count: 50, code });
+    const sids: TestPacket[] = [1, 2, 3, 4, 5].map((t, i) => ({ seq: 1050 + i, ts: 50_000 + t * 8000, pt: 13, cap: T0 + t, payload: Buffer.from([60]) }));
+    const { info, wav } = await render([{ info: streamInfo(0x1111, 'caller', 0, [PCMU, CN]), packets: [...talk, ...sids] }], { channels: 1 });
+    assert.equal(info.durationMs, 5000);
+    assert.deepEqual(wav.samples.subarray(0, 8000), decode(talk));
+    const expected = 32124 * 10 ** (-60 / 20);
+    assert.ok(Math.abs(rms(wav.samples, 8000, 40000) - expected) / expected < 0.05);
+  });
+
+  it('a telephone event (RFC 4733) becomes its DTMF tone, in place; resumed audio cuts it', async () => {
     const talk1 = g711Stream({ count: 50, code });
     const evTs = 50_000 + 50 * 160;
     const ev = (seq: number, dur: number, end: boolean, cap: number): TestPacket => ({
@@ -200,17 +216,28 @@ describe('renderRecording: signalling payloads and bad media', () => {
     });
     const events = [1, 2, 3, 4, 5].map((n) => ev(1049 + n, n * 160, false, 1 + n * 0.02));
     const ends = [0, 1, 2].map((n) => ev(1055 + n, 800, true, 1.1 + n * 0.001));
-    const talk2 = g711Stream({ count: 20, code, startCap: 1.1, seq0: 1058, ts0: evTs + 800 });
+    // As sipp does: audio resumes one packet before the event's announced end (800).
+    const talk2 = g711Stream({ count: 20, code, startCap: 1.08, seq0: 1058, ts0: evTs + 640 });
     const { info, wav } = await render([{ info: caller(), packets: [...talk1, ...events, ...ends, ...talk2] }], { channels: 1 });
     const x = wav.samples;
-    assert.equal(x.length, 8000 + 800 + 20 * 160);
-    const at = (f: number): number => goertzel(x, 8000, 8800, f, 8000);
+    assert.equal(x.length, 8000 + 640 + 20 * 160);
+    const at = (f: number): number => goertzel(x, 8000, 8640, f, 8000);
     assert.ok(at(770) > 20 * at(697) && at(1336) > 20 * at(1209), `770: ${at(770)}, 1336: ${at(1336)}`);
     // −10 dBm0 split over two tones: each sine's amplitude ≈ 32124·10^(−13.17/20)/√2.
-    assert.ok(Math.abs(rms(x, 8000, 8800) - 32124 * 10 ** (-13.17 / 20) / Math.SQRT2) < 300);
-    assert.deepEqual(x.subarray(8800), decode(talk2));
+    assert.ok(Math.abs(rms(x, 8000, 8640) - 32124 * 10 ** (-13.17 / 20) / Math.SQRT2) < 300);
+    assert.deepEqual(x.subarray(8640), decode(talk2));
     assert.ok(info.notes.includes('caller ssrc 0x00001111: DTMF 5'), info.notes.join('; '));
     assert.ok(!info.notes.some((n) => /lost/.test(n)), info.notes.join('; '));
+  });
+
+  it('a DTMF event at the end of the call plays for its whole duration', async () => {
+    const talk = g711Stream({ count: 50, code });
+    const evTs = 50_000 + 50 * 160;
+    const ev: TestPacket[] = [1, 2, 3].map((n) => ({ seq: 1049 + n, ts: evTs, pt: 101, cap: T0 + 1 + n * 0.02, payload: Buffer.from([11, n === 3 ? 0x8a : 10, (n * 160) >> 8, (n * 160) & 0xff]) }));
+    const { info, wav } = await render([{ info: caller(), packets: [...talk, ...ev] }], { channels: 1 });
+    assert.equal(wav.samples.length, 8000 + 480);
+    assert.ok(goertzel(wav.samples, 8000, 8480, 941, 8000) > 10 * goertzel(wav.samples, 8000, 8480, 697, 8000));
+    assert.ok(info.notes.includes('caller ssrc 0x00001111: DTMF #'), info.notes.join('; '));
   });
 
   it('an unsupported codec is silence of the right length, noted, and makes the recording incomplete', async () => {
@@ -223,6 +250,15 @@ describe('renderRecording: signalling payloads and bad media', () => {
     assert.equal(info.complete, false);
     assert.ok(info.notes.includes('callee ssrc 0x00002222: unsupported codec G729 (silence)'), info.notes.join('; '));
     assert.deepEqual(channel(wav.samples, 2, 1), new Int16Array(8000));
+  });
+
+  it('a capture clock stepped far ahead does not fill the disk with silence', async () => {
+    const before = g711Stream({ count: 50, code });
+    const after = g711Stream({ count: 50, code, startCap: 86_400, seq0: 1050, ts0: 50_000 + 50 * 160 });
+    const { info, wav } = await render([{ info: caller(), packets: [...before, ...after] }], { channels: 1, maxDurationSec: 3600 });
+    assert.deepEqual(wav.samples, decode(before));
+    assert.equal(info.complete, false);
+    assert.ok(info.notes.includes('50 packets beyond the maximum duration (3600 s) dropped'), info.notes.join('; '));
   });
 
   it('a spool that was not finalized renders, marked incomplete', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Counters } from '../../../recorder/core/counters.js';
 import { packetRecordSize } from '../../../recorder/spool/spool-format.js';
+import { FsyncBatcher } from '../../../recorder/spool/fsync-batcher.js';
 import { SpoolDirectory, listSpools } from '../../../recorder/spool/spool-directory.js';
 import { MEDIA_FILE, META_FILE } from '../../../recorder/spool/spool-meta.js';
 import { readSpool } from '../../../recorder/spool/spool-reader.js';
@@ -263,6 +264,45 @@ describe('write batching', () => {
       r.streams[0]!.packets.map((p) => p.seq),
       [10, 11, 12, 13, 14],
     );
+  });
+});
+
+describe('fsync batching', () => {
+  const settle = async (b: FsyncBatcher): Promise<void> => {
+    while (b.pending > 0) await new Promise((r) => setTimeout(r, 2));
+  };
+
+  it('the fsyncs due in one flusher tick go to the worker as one batch', async () => {
+    let now = 0;
+    const syncer = new FsyncBatcher();
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-fsync'), counters, { now: () => now, syncer });
+    const spools = Array.from({ length: 100 }, (_, i) => d.open({ id: `s${i}`, callId: 'x', record: null }));
+    for (const s of spools) {
+      s.addStream(streamInfo(1, 'caller', 0));
+      s.append(0, 1, 0, false, 0, T0, 0, Buffer.alloc(160), 0, 160);
+    }
+    now = 1000;
+    d.tick();
+    await settle(syncer);
+    assert.equal(counters.get('spool.writes'), 100);
+    assert.equal(counters.get('spool.fsyncs'), 100);
+    assert.equal(syncer.stats.batches, 1);
+    assert.equal(counters.get('spool.fsync_error'), 0);
+    await d.closeAll();
+    await syncer.close();
+  });
+
+  it('without a usable worker, fs.fsync takes over', async () => {
+    const syncer = new FsyncBatcher(new URL('./no-such-fsync-worker.js', import.meta.url));
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-fsync-fb'), counters, { syncer });
+    const s = d.open({ id: 'fb', callId: 'x', record: null });
+    s.addStream(streamInfo(1, 'caller', 0));
+    await s.close();
+    assert.equal(syncer.stats.workerErrors, 1);
+    assert.equal(counters.get('spool.fsync_error'), 0);
+    assert.equal(readSpool(s.dir).finalized, true);
   });
 });
 

@@ -1,0 +1,188 @@
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCaptureFile } from '../recorder/capture/file-source.js';
+import { UsersDirectory } from '../recorder/calls/users-directory.js';
+import { CallRecorder } from '../recorder/call-recorder.js';
+import { Counters } from '../recorder/core/counters.js';
+import { CallIndex } from '../recorder/index/call-index.js';
+import { MediaJobPool } from '../recorder/media/job-pool.js';
+import { Pipeline } from '../recorder/pipeline.js';
+import { SpoolDirectory } from '../recorder/spool/spool-directory.js';
+import { CallScenario, sdp } from '../test/support/call-scenario.js';
+import * as B from '../test/support/packets.js';
+
+export interface CallsBenchRow {
+  calls: number;
+  packets: number;
+  captureSeconds: number;
+  /** Packet path + SIP + calls + spool, until the last BYE was processed. */
+  processSeconds: number;
+  packetsPerSec: number;
+  callsPerSec: number;
+  realtime: number;
+  peakActive: number;
+  rssPerCallKiB: number;
+  heapPerCallKiB: number;
+  /** Until every WAV is written and indexed. */
+  endToEndSeconds: number;
+  tsharkSeconds: number;
+}
+
+const T0 = 1_700_000_000;
+
+/** Writes a classic pcap of `n` concurrent G.711 calls, each `seconds` long, starts spread over 1 s. */
+async function generate(path: string, n: number, seconds: number): Promise<number> {
+  const out = createWriteStream(path);
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(1, 20);
+  out.write(header);
+  const ip = (i: number, side: number): string => `10.${side}.${(i >> 8) & 255}.${i & 255}`;
+  // Per call: the signaling frames and one RTP template per direction (seq/ts patched per packet).
+  interface Tpl {
+    at: number;
+    frames: { t: number; data: Buffer }[];
+    rtp: Buffer[];
+  }
+  const calls: Tpl[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = (i / n) * 1.0;
+    const a = { ip: ip(i, 1), sipPort: 5060 };
+    const b = { ip: ip(i, 2), sipPort: 5060 };
+    const sc = new CallScenario(`bench-${i}@load`, a, b, T0);
+    sc.sip(at, 'caller', sc.request('INVITE', 'caller', { body: sdp({ ip: a.ip, port: 20000 }), cseq: 1 }));
+    sc.sip(at + 0.05, 'callee', sc.response(200, 'OK', 'callee', 1, 'INVITE', { toTag: 'callee-tag', body: sdp({ ip: b.ip, port: 30000 }) }));
+    sc.sip(at + 0.06, 'caller', sc.request('ACK', 'caller', { toTag: 'callee-tag', cseq: 1, branch: 'z9hG4bK-ack' }));
+    sc.sip(at + 0.1 + seconds, 'caller', sc.request('BYE', 'caller', { toTag: 'callee-tag', cseq: 2 }));
+    const payload = Buffer.alloc(172);
+    const mk = (src: string, sp: number, dst: string, dp: number, ssrc: number): Buffer => B.ethernet(B.ipv4(src, dst, 17, B.udp(sp, dp, Buffer.concat([B.rtp(0, 0, ssrc, 0, 0), payload.subarray(12)]))));
+    calls.push({
+      at,
+      frames: sc.frames.map((f) => ({ t: f.tsSec - T0 + f.tsNsec / 1e9, data: f.data })),
+      rtp: [mk(a.ip, 20000, b.ip, 30000, 0x10000 + i), mk(b.ip, 30000, a.ip, 20000, 0x20000 + i)],
+    });
+  }
+  const perCall = Math.round(seconds * 50);
+  const events: { t: number; data: Buffer }[] = [];
+  for (const c of calls) for (const f of c.frames) events.push(f);
+  events.sort((x, y) => x.t - y.t);
+  // RTP is generated tick by tick (20 ms), merged with the signaling in time order.
+  let ev = 0;
+  let packets = 0;
+  const chunk: Buffer[] = [];
+  const write = async (t: number, data: Buffer): Promise<void> => {
+    const rec = Buffer.alloc(16 + data.length);
+    const us = Math.round(t * 1e6);
+    rec.writeUInt32LE(T0 + Math.floor(us / 1e6), 0);
+    rec.writeUInt32LE(us % 1e6, 4);
+    rec.writeUInt32LE(data.length, 8);
+    rec.writeUInt32LE(data.length, 12);
+    data.copy(rec, 16);
+    chunk.push(rec);
+    packets++;
+    if (chunk.length >= 8192 && !out.write(Buffer.concat(chunk.splice(0)))) await once(out, 'drain');
+  };
+  const ticks = Math.ceil((1 + seconds + 0.2) / 0.02);
+  for (let k = 0; k < ticks; k++) {
+    const tickEnd = (k + 1) * 0.02;
+    for (const c of calls) {
+      const idx = k - Math.round((c.at + 0.1) / 0.02);
+      if (idx < 0 || idx >= perCall) continue;
+      const t = (idx + Math.round((c.at + 0.1) / 0.02)) * 0.02;
+      while (ev < events.length && events[ev]!.t <= t) {
+        await write(events[ev]!.t, events[ev]!.data);
+        ev++;
+      }
+      for (const r of c.rtp) {
+        r.writeUInt16BE(idx & 0xffff, 14 + 20 + 8 + 2);
+        r.writeUInt32BE((idx * 160) >>> 0, 14 + 20 + 8 + 4);
+        await write(t, r);
+      }
+    }
+    while (ev < events.length && events[ev]!.t <= tickEnd) {
+      await write(events[ev]!.t, events[ev]!.data);
+      ev++;
+    }
+  }
+  while (ev < events.length) {
+    await write(events[ev]!.t, events[ev]!.data);
+    ev++;
+  }
+  out.write(Buffer.concat(chunk));
+  out.end();
+  await once(out, 'finish');
+  return packets;
+}
+
+export async function benchConcurrentCalls(n: number, seconds: number): Promise<CallsBenchRow> {
+  const work = mkdtempSync(join(tmpdir(), `bench-calls-${n}-`));
+  const file = join(work, 'calls.pcap');
+  try {
+    const packets = await generate(file, n, seconds);
+    if (!existsSync(file) || statSync(file).size === 0) throw new Error('bench: capture not written');
+    const counters = new Counters();
+    mkdirSync(join(work, 'rec'));
+    const index = CallIndex.open(join(work, 'index'));
+    const pool = new MediaJobPool(1);
+    const spool = new SpoolDirectory(join(work, 'spool'), counters);
+    spool.start();
+    const recorder = new CallRecorder({ counters, users: new UsersDirectory(), spool, pool, index, recordingsDir: join(work, 'rec'), format: 'wav', channels: 2 });
+    const pipeline = new Pipeline(counters, recorder);
+    global.gc?.();
+    const base = process.memoryUsage();
+    let peak = 0;
+    let peakRss = 0;
+    let peakHeap = 0;
+    const t0 = process.hrtime.bigint();
+    const cap = await openCaptureFile(file, counters);
+    for await (const batch of cap.batches()) {
+      for (const f of batch) pipeline.push(f);
+      const active = recorder.registry.activeCalls;
+      if (active >= peak) {
+        peak = active;
+        const m = process.memoryUsage();
+        peakRss = m.rss;
+        peakHeap = m.heapUsed;
+      }
+    }
+    await cap.close();
+    const t1 = process.hrtime.bigint();
+    pipeline.finish();
+    const records = await recorder.finish(pipeline.now, 'capture-end');
+    await spool.closeAll();
+    const t2 = process.hrtime.bigint();
+    await pool.close();
+    await index.close();
+    const withAudio = records.filter((r) => r.recording).length;
+    if (withAudio !== n) throw new Error(`bench: ${withAudio} of ${n} calls recorded`);
+    const processSeconds = Number(t1 - t0) / 1e9;
+    const ts = process.hrtime.bigint();
+    const r = spawnSync('tshark', ['-r', file, '-q', '-z', 'rtp,streams'], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error('bench: tshark failed');
+    const tsharkSeconds = Number(process.hrtime.bigint() - ts) / 1e9;
+    const captureSeconds = 1 + seconds + 0.2;
+    return {
+      calls: n,
+      packets,
+      captureSeconds,
+      processSeconds,
+      packetsPerSec: packets / processSeconds,
+      callsPerSec: n / processSeconds,
+      realtime: captureSeconds / processSeconds,
+      peakActive: peak,
+      rssPerCallKiB: Math.max(0, peakRss - base.rss) / 1024 / Math.max(1, peak),
+      heapPerCallKiB: Math.max(0, peakHeap - base.heapUsed) / 1024 / Math.max(1, peak),
+      endToEndSeconds: Number(t2 - t0) / 1e9,
+      tsharkSeconds,
+    };
+  } finally {
+    // BENCH_KEEP=1 keeps the capture and outputs for a closer look.
+    if (!process.env['BENCH_KEEP']) rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * fsync for every open spool, batched through one worker thread.
+ *
+ * Why not fs.fsync per file: each runs in libuv's 4-thread pool, which the capture thread also
+ * needs for its own file I/O; a thousand calls on a slow disk would keep that pool busy all the
+ * time. And every completion wakes the event loop with a write(2) to an eventfd, which nearly
+ * doubles the write syscalls per call. Here the requests of one flusher tick form one batch,
+ * the worker syncs them in turn, and one message comes back. A slow disk makes batches slower,
+ * never more numerous (a file is in at most one batch at a time).
+ *
+ * One batcher serves the whole process (`FsyncBatcher.shared`): one extra thread, idle and
+ * unref'd between batches. If the worker cannot run, the batcher falls back to fs.fsync, so
+ * durability never depends on it.
+ */
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { FsyncReply, FsyncRequest } from './fsync-worker.js';
+
+interface Waiter {
+  fd: number;
+  dirs: string[];
+  resolve: (ok: boolean) => void;
+}
+
+export class FsyncBatcher {
+  private static instance: FsyncBatcher | null = null;
+
+  /** The process-wide batcher. */
+  static shared(): FsyncBatcher {
+    return (FsyncBatcher.instance ??= new FsyncBatcher());
+  }
+
+  private readonly url: URL;
+  private worker: Worker | null = null;
+  private broken = false;
+  private next: Waiter[] = [];
+  private inFlight: Waiter[] | null = null;
+  private batchId = 0;
+  private kickScheduled = false;
+  private closed = false;
+  /** Batches sent to the worker; times the worker failed (then fs.fsync took over). */
+  readonly stats = { batches: 0, workerErrors: 0 };
+
+  constructor(workerUrl = new URL('./fsync-worker.js', import.meta.url)) {
+    this.url = workerUrl;
+  }
+
+  /** fsync `fd` (then each of `dirs`) in the next batch; resolves false if it failed. */
+  sync(fd: number, dirs: string[] = []): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.next.push({ fd, dirs, resolve });
+      // Requests of the same tick of the event loop go out together.
+      if (!this.kickScheduled) {
+        this.kickScheduled = true;
+        setImmediate(() => {
+          this.kickScheduled = false;
+          this.kick();
+        });
+      }
+    });
+  }
+
+  /** Batches in flight or waiting. */
+  get pending(): number {
+    return this.next.length + (this.inFlight?.length ?? 0);
+  }
+
+  /** Waits for nothing to be in flight, then stops the worker (a later sync starts a new one). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.pending > 0) await new Promise((r) => setTimeout(r, 5));
+    const w = this.worker;
+    this.worker = null;
+    if (w !== null) await w.terminate();
+    this.closed = false;
+  }
+
+  private kick(): void {
+    if (this.inFlight !== null || this.next.length === 0) return;
+    const batch = this.next;
+    this.next = [];
+    const w = this.broken ? null : this.ensureWorker();
+    if (w === null) {
+      this.fallback(batch);
+      return;
+    }
+    this.inFlight = batch;
+    this.stats.batches++;
+    const dirs = [...new Set(batch.flatMap((b) => b.dirs))];
+    w.ref();
+    w.postMessage({ id: ++this.batchId, fds: batch.map((b) => b.fd), dirs } satisfies FsyncRequest);
+  }
+
+  private ensureWorker(): Worker | null {
+    if (this.worker !== null) return this.worker;
+    try {
+      const w = new Worker(this.url);
+      w.unref();
+      w.on('message', (m: FsyncReply) => {
+        if ('ready' in m) return;
+        this.done(m.id, m.failedFds, m.failedDirs);
+      });
+      w.on('error', () => this.died(w));
+      w.on('exit', () => this.died(w));
+      this.worker = w;
+      return w;
+    } catch {
+      this.broken = true;
+      this.stats.workerErrors++;
+      return null;
+    }
+  }
+
+  private done(id: number, failedFds: number[], failedDirs: number): void {
+    const batch = this.inFlight;
+    if (batch === null || id !== this.batchId) return;
+    this.inFlight = null;
+    this.worker?.unref();
+    // A directory that failed fails every request that named it.
+    const failed = new Set(failedFds);
+    for (const b of batch) b.resolve(!failed.has(b.fd) && (failedDirs === 0 || b.dirs.length === 0));
+    this.kick();
+  }
+
+  /** The worker died (or could not load): redo its batch with fs.fsync and stop using workers. */
+  private died(w: Worker): void {
+    if (w !== this.worker) return;
+    this.worker = null;
+    if (!this.closed) {
+      this.broken = true;
+      this.stats.workerErrors++;
+    }
+    const batch = this.inFlight;
+    this.inFlight = null;
+    if (batch !== null) this.fallback(batch);
+    this.kick();
+  }
+
+  private fallback(batch: Waiter[]): void {
+    for (const b of batch) {
+      fs.fsync(b.fd, (err) => {
+        let pending = b.dirs.length;
+        if (pending === 0) b.resolve(err === null);
+        for (const d of b.dirs) {
+          fs.open(d, 'r', (e, dfd) => {
+            if (e !== null) {
+              if (--pending === 0) b.resolve(err === null);
+              return;
+            }
+            fs.fsync(dfd, () => fs.close(dfd, () => (--pending === 0 ? b.resolve(err === null) : undefined)));
+          });
+        }
+      });
+    }
+  }
+}
