@@ -28,6 +28,8 @@ export interface CallRecorderOptions {
   channels?: 1 | 2;
   recordUnattached?: boolean;
   payloadOverrides?: ReadonlyMap<number, PayloadMapping>;
+  /** Total packets the live capture has dropped so far (pcap_stats). */
+  captureDrops?: () => number;
   /** Called when a call's record is final (recording rendered, index written). */
   onRecord?: (rec: CallRecord) => void;
 }
@@ -52,6 +54,7 @@ export class CallRecorder implements PacketSink {
       spool: opts.spool ?? null,
       recordUnattached: opts.recordUnattached,
       payloadOverrides: opts.payloadOverrides,
+      captureDrops: opts.captureDrops,
       onCallEnded: (call, rec, spool) => this.finalize(call, rec, spool),
     });
     this.dialogs = new DialogTracker(this.registry, counters);
@@ -108,6 +111,12 @@ export class CallRecorder implements PacketSink {
           format: 'wav',
           channels: this.opts.channels ?? 2,
         });
+        // Packets the capture lost while the call was up make its recording incomplete.
+        const dropNote = rec.notes.find((n) => n.startsWith('capture dropped'));
+        if (dropNote) {
+          rec.recording.complete = false;
+          rec.recording.notes.push(dropNote);
+        }
         // Recorded as rendered, so start-up recovery never renders this spool again.
         await markRendered(spool.dir, rec.recording);
         this.opts.counters.inc('recordings.written');

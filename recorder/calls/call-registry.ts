@@ -44,6 +44,8 @@ export interface RegistryOptions {
   maxCalls?: number;
   /** Most unattached flows remembered. */
   maxUnattached?: number;
+  /** Packets the capture has dropped so far (kernel/interface): a call spanning drops is incomplete. */
+  captureDrops?: () => number;
   /** Called once per call when it ends, with its final record (recording filled in later). */
   onCallEnded?: (call: Call, record: CallRecord, spool: CallSpool | null) => void;
 }
@@ -155,6 +157,7 @@ export class CallRegistry {
     const f = p.frame!;
     const id = `${formatEpochNs(f.tsSec, f.tsNsec).replace('.', '-')}-${(this.nextSeq++).toString(36)}`;
     const call = new Call(id, protocol, callId, from, to, p.time, { sec: f.tsSec, nsec: f.tsNsec });
+    call.dropsAtStart = this.opts.captureDrops?.() ?? 0;
     const entry: CallEntry = { call, key, flows: [], spool: null };
     this.calls.set(key, entry);
     this.entries.set(call, entry);
@@ -450,6 +453,8 @@ export class CallRegistry {
       this.entries.delete(call);
     }
     this.counters.inc(`calls.ended_${reason.split(':')[0]}`);
+    const drops = (this.opts.captureDrops?.() ?? 0) - call.dropsAtStart;
+    if (drops > 0) call.note(`capture dropped ${drops} packets during the call`);
     const record = this.record(call, entry);
     entry?.spool?.updateMeta({ id: call.id, callId: call.callId, record });
     this.opts.onCallEnded?.(call, record, entry?.spool ?? null);

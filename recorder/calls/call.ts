@@ -54,6 +54,8 @@ export class Call {
   readonly toTags = new Set<string>();
   fromTag = '';
   user: string | null = null;
+  /** Capture drop total when the call began (the difference at its end is what it lost). */
+  dropsAtStart = 0;
   /** Offers/answers seen (for the JSON notes: re-INVITEs, codec changes…). */
   sdpCount = 0;
 

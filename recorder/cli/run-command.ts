@@ -60,7 +60,8 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   for (const d of [st.spoolDir, st.recordingsDir, st.indexDir]) mkdirSync(d, { recursive: true });
   const counters = new Counters();
   const index = CallIndex.open(st.indexDir);
-  const pool = new MediaJobPool(config.media.workers);
+  let metricsRef: RecorderMetrics | null = null;
+  const pool = new MediaJobPool(config.media.workers, { onJobDone: (t) => metricsRef?.mediaJobSeconds.observe(t.latencyMs / 1000) });
   const channels = config.recording.channels === 'mono' ? 1 : 2;
 
   // A crash (kill -9, power loss) leaves spools open: they become recordings marked incomplete.
@@ -80,6 +81,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   const spool = new SpoolDirectory(st.spoolDir, counters);
   spool.start();
   let metrics: RecorderMetrics | null = null;
+  const captures: { name: string; cap: LiveCapture; packets: number; bytes: number }[] = [];
   const recorder = new CallRecorder({
     counters,
     users: new UsersDirectory(config.users),
@@ -92,6 +94,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     channels,
     recordUnattached: config.recording.recordUnattached,
     payloadOverrides: overrides,
+    captureDrops: () => captures.reduce((n, c) => n + c.cap.stats().dropped + c.cap.stats().ifDropped, 0),
     onRecord: (rec) => {
       metrics?.callEnded(rec.endReason);
       if (rec.recording) metrics?.recordingsWritten.inc();
@@ -99,8 +102,6 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     },
   });
   const pipeline = new Pipeline(counters, recorder, { demuxPorts: { sip: new Set(config.sip.ports) } });
-
-  const captures: { name: string; cap: LiveCapture; packets: number; bytes: number }[] = [];
   for (const i of config.inputs.interfaces) {
     const entry = { name: i.name, cap: null as unknown as LiveCapture, packets: 0, bytes: 0 };
     try {
@@ -138,6 +139,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     unattachedStreams: () => recorder.registry.unattachedStreams().length,
     mediaQueueDepth: () => pool.queueDepth,
   });
+  metricsRef = metrics;
   const server = config.metrics
     ? await startOpsServer(config.metrics.listen, metrics.registry, () => ({ ok: captures.length > 0, detail: { captures: totals(), activeCalls: recorder.registry.activeCalls } }))
     : null;

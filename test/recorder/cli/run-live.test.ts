@@ -95,13 +95,28 @@ function scrape(port: number): Promise<string> {
 }
 
 describe('recorder run (live on lo, through the libpcap addon)', { timeout: 90_000 }, () => {
-  it('records a call played on loopback; metrics count it; SIGTERM exits cleanly', async () => {
+  it('records a call played on loopback, as replaying tcpdump\'s capture of it does; metrics count it; SIGTERM exits cleanly', async () => {
     const out = mkdtempSync(join(tmpdir(), 'run-live-'));
     const rec = startRecorder(out);
     const port = await rec.ready;
+    // tcpdump (a capture tool nobody here wrote) records the same traffic for the replay comparison.
+    const pcap = join(out, 'tcpdump.pcap');
+    const dump = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-w', pcap, '-U', 'udp', 'and', 'portrange', `${base}-${base + 9}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => {
+      let err = '';
+      dump.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/listening on/.test(err)) resolve();
+      });
+      setTimeout(resolve, 5000).unref();
+    });
     const { sent } = await playCall('live-1@test', 50, true);
-    await sleep(1500);
-    const metrics = await scrape(port);
+    // The call counts once its recording is rendered: poll rather than guess how long that takes.
+    let metrics = '';
+    for (let i = 0; i < 100 && !/recorder_calls_total\{end_reason="bye"\} 1/.test(metrics); i++) {
+      await sleep(100);
+      metrics = await scrape(port);
+    }
     assert.match(metrics, /recorder_calls_total\{end_reason="bye"\} 1/);
     assert.match(metrics, /recorder_packets_total\{input="lo"\} \d+/);
     rec.child.kill('SIGTERM');
@@ -114,6 +129,24 @@ describe('recorder run (live on lo, through the libpcap addon)', { timeout: 90_0
     assert.deepEqual(streams, [[0x1234, 'caller', 50, 0], [0x5678, 'callee', 50, 0]]);
     assertAudio(c.recording!.path, 0, sent.get(0x1234)!);
     assertAudio(c.recording!.path, 1, sent.get(0x5678)!);
+
+    dump.kill('SIGINT');
+    await exited(dump);
+    const r = spawnSync('bin/recorder', ['replay', pcap, '--out', join(out, 'replayed'), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const replayed = (JSON.parse(r.stdout) as { calls: CallRecord[] }).calls;
+    assert.equal(replayed.length, 1);
+    const same = (x: CallRecord): unknown => ({
+      callId: x.callId,
+      from: x.from,
+      to: x.to,
+      endReason: x.endReason,
+      status: x.status,
+      streams: x.streams.map((st) => [st.ssrc, st.src, st.dst, st.party, st.codec, st.packets, st.lost]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      channels: x.recording?.channels,
+    });
+    assert.deepEqual(same(replayed[0]!), same(c));
+    assertAudio(replayed[0]!.recording!.path, 0, sent.get(0x1234)!);
   });
 
   it('SIGTERM mid-call finalizes the open call; kill -9 mid-call is recovered at the next start', async () => {
