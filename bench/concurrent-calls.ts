@@ -13,6 +13,7 @@ import { Pipeline } from '../recorder/pipeline.js';
 import { SpoolDirectory } from '../recorder/spool/spool-directory.js';
 import { CallScenario, sdp } from '../test/support/call-scenario.js';
 import * as B from '../test/support/packets.js';
+import { pcapFileHeader, pcapRecord } from './pcap-stream.js';
 
 export interface CallsBenchRow {
   calls: number;
@@ -36,13 +37,7 @@ const T0 = 1_700_000_000;
 /** Writes a classic pcap of `n` concurrent G.711 calls, each `seconds` long, starts spread over 1 s. */
 async function generate(path: string, n: number, seconds: number): Promise<number> {
   const out = createWriteStream(path);
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  out.write(header);
+  out.write(pcapFileHeader());
   const ip = (i: number, side: number): string => `10.${side}.${(i >> 8) & 255}.${i & 255}`;
   // Per call: the signaling frames and one RTP template per direction (seq/ts patched per packet).
   interface Tpl {
@@ -77,14 +72,7 @@ async function generate(path: string, n: number, seconds: number): Promise<numbe
   let packets = 0;
   const chunk: Buffer[] = [];
   const write = async (t: number, data: Buffer): Promise<void> => {
-    const rec = Buffer.alloc(16 + data.length);
-    const us = Math.round(t * 1e6);
-    rec.writeUInt32LE(T0 + Math.floor(us / 1e6), 0);
-    rec.writeUInt32LE(us % 1e6, 4);
-    rec.writeUInt32LE(data.length, 8);
-    rec.writeUInt32LE(data.length, 12);
-    data.copy(rec, 16);
-    chunk.push(rec);
+    chunk.push(pcapRecord(T0 * 1e6 + Math.round(t * 1e6), data));
     packets++;
     if (chunk.length >= 8192 && !out.write(Buffer.concat(chunk.splice(0)))) await once(out, 'drain');
   };

@@ -7,6 +7,7 @@ import type { Packet } from '../recorder/core/packet.js';
 import { PayloadKind } from '../recorder/demux/payload-kind.js';
 import { Pipeline } from '../recorder/pipeline.js';
 import * as B from '../test/support/packets.js';
+import { pcapFileHeader, pcapRecord } from './pcap-stream.js';
 
 export interface BenchRow {
   name: string;
@@ -21,13 +22,7 @@ const FLOWS = 500;
 export async function generateMixedCapture(path: string, packets: number): Promise<void> {
   if (existsSync(path) && statSync(path).size > packets * 200) return;
   const out = createWriteStream(path);
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  out.write(header);
+  out.write(pcapFileHeader());
   const rtpFrames = Array.from({ length: FLOWS }, (_, i) =>
     B.ethernet(B.ipv4(`10.1.${i >> 8}.${i & 255}`, `10.2.${i >> 8}.${i & 255}`, 17, B.udp(20000 + 2 * i, 30000 + 2 * i, B.rtp(0, 0, 0x1000 + i, 0, 200 - 14 - 20 - 8 - 12)))),
   );
@@ -38,13 +33,8 @@ export async function generateMixedCapture(path: string, packets: number): Promi
     const isSip = n % 50 === 49;
     const f = isSip ? sip : rtpFrames[n % FLOWS]!;
     if (!isSip) f.writeUInt16BE((n / FLOWS) & 0xffff, 14 + 20 + 8 + 2);
-    const rec = Buffer.alloc(16 + f.length);
     t += 40; // 25k packets/s of capture time
-    rec.writeUInt32LE(Math.floor(t / 1e6), 0);
-    rec.writeUInt32LE(t % 1e6, 4);
-    rec.writeUInt32LE(f.length, 8);
-    rec.writeUInt32LE(f.length, 12);
-    f.copy(rec, 16);
+    const rec = pcapRecord(t, f);
     chunk.push(rec);
     if (chunk.length === 4096) {
       if (!out.write(Buffer.concat(chunk.splice(0)))) await once(out, 'drain');

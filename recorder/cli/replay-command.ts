@@ -1,18 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CaptureFileError, openCaptureFile } from '../capture/file-source.js';
-import type { PayloadMapping } from '../calls/call.js';
 import type { CallRecord } from '../calls/call-record.js';
 import { UsersDirectory } from '../calls/users-directory.js';
 import { CallRecorder } from '../call-recorder.js';
 import { Counters } from '../core/counters.js';
 import { CallIndex } from '../index/call-index.js';
 import { MediaJobPool } from '../media/job-pool.js';
-import { ConfigError, defaultConfig, loadConfig, type RecorderConfig } from '../ops/config.js';
 import { Pipeline } from '../pipeline.js';
 import { parsePayloadMapping } from '../rtp/payload-types.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
 import { fail, UsageError } from './errors.js';
+import { configPayloadMappings, loadCliConfig } from './load-config.js';
 import { Progress } from './progress.js';
 
 export interface ReplayOptions {
@@ -37,19 +36,12 @@ const PROBLEM = /snaplen|truncated|malformed|unsupported|bug|overlap|duplicate|e
 
 /** `recorder replay`: record the calls found in captures, as the live recorder would. */
 export async function replayCommand(files: string[], opts: ReplayOptions): Promise<void> {
-  let config: RecorderConfig;
-  try {
-    config = opts.config ? loadConfig(opts.config) : defaultConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(`recorder: ${err.message}`);
-    throw err;
-  }
+  const config = loadCliConfig(opts.config);
   const format = opts.format ?? config.recording.format;
   if (format !== 'wav') throw new UsageError(`--format ${format}: only wav is built so far (Opus and MP3 come with the codecs work)`);
   const channelsText = opts.channels ?? config.recording.channels;
   if (channelsText !== 'mono' && channelsText !== 'dual') throw new UsageError(`--channels must be mono or dual, got "${channelsText}"`);
-  const overrides = new Map<number, PayloadMapping>();
-  for (const [pt, text] of Object.entries(config.recording.payloadTypes)) overrides.set(Number(pt), parsePayloadMapping(`${pt}=${text}`));
+  const overrides = configPayloadMappings(config);
   for (const spec of opts.pt ?? []) {
     try {
       const m = parsePayloadMapping(spec);

@@ -1,19 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { LiveCapture, LiveCaptureError } from '../capture/live-source.js';
-import type { PayloadMapping } from '../calls/call.js';
 import { UsersDirectory } from '../calls/users-directory.js';
 import { CallRecorder } from '../call-recorder.js';
 import { Counters } from '../core/counters.js';
 import { CallIndex } from '../index/call-index.js';
 import { MediaJobPool } from '../media/job-pool.js';
 import { recoverSpools } from '../media/recovery.js';
-import { ConfigError, defaultConfig, loadConfig, type InterfaceConfig, type RecorderConfig } from '../ops/config.js';
+import type { InterfaceConfig, RecorderConfig } from '../ops/config.js';
 import { RecorderMetrics, startOpsServer, type CaptureTotals } from '../ops/metrics.js';
 import { Pipeline } from '../pipeline.js';
-import { parsePayloadMapping } from '../rtp/payload-types.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
 import type { CallRecord } from '../calls/call-record.js';
 import { fail, UsageError } from './errors.js';
+import { configPayloadMappings, loadCliConfig } from './load-config.js';
 
 export interface RunOptions {
   config?: string;
@@ -29,13 +28,7 @@ const IDLE_SWEEP_MS = 1000;
 const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
 function configFrom(opts: RunOptions): RecorderConfig {
-  let config: RecorderConfig;
-  try {
-    config = opts.config ? loadConfig(opts.config) : defaultConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(`recorder: ${err.message}`);
-    throw err;
-  }
+  const config = loadCliConfig(opts.config);
   if (opts.iface?.length) {
     config.inputs.interfaces = opts.iface.map((name): InterfaceConfig => ({ name, filter: opts.filter ?? '', snaplen: 262144, bufferMiB: 32, promisc: true }));
   }
@@ -76,8 +69,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     log(`recovered spool ${r.dir}: ${r.recording ? r.recording.path : `failed: ${r.error ?? '?'}`}`);
   }
 
-  const overrides = new Map<number, PayloadMapping>();
-  for (const [pt, text] of Object.entries(config.recording.payloadTypes)) overrides.set(Number(pt), parsePayloadMapping(`${pt}=${text}`));
+  const overrides = configPayloadMappings(config);
   const spool = new SpoolDirectory(st.spoolDir, counters);
   spool.start();
   let metrics: RecorderMetrics | null = null;

@@ -3,6 +3,7 @@
  * static audio assignments of RFC 3551 §6 Table 4 (a call set up without SDP, or a payload type
  * the SDP did not list).
  */
+import { staticPayloadFormat } from '../rtp/payload-types.js';
 import type { SpoolPayloadType, SpoolStreamInfo } from '../spool/spool-format.js';
 
 export type PayloadKind = 'audio' | 'cn' | 'dtmf';
@@ -13,27 +14,6 @@ export interface ResolvedPayload {
   channels: number;
   kind: PayloadKind;
 }
-
-/** RFC 3551 Table 4: static audio payload types. */
-const STATIC: ReadonlyMap<number, [codec: string, clockRate: number, channels: number]> = new Map([
-  [0, ['PCMU', 8000, 1]],
-  [3, ['GSM', 8000, 1]],
-  [4, ['G723', 8000, 1]],
-  [5, ['DVI4', 8000, 1]],
-  [6, ['DVI4', 16000, 1]],
-  [7, ['LPC', 8000, 1]],
-  [8, ['PCMA', 8000, 1]],
-  [9, ['G722', 8000, 1]], // RTP clock 8000 although G.722 samples at 16 kHz (RFC 3551 §4.5.2)
-  [10, ['L16', 44100, 2]],
-  [11, ['L16', 44100, 1]],
-  [12, ['QCELP', 8000, 1]],
-  [13, ['CN', 8000, 1]],
-  [14, ['MPA', 90000, 1]],
-  [15, ['G728', 8000, 1]],
-  [16, ['DVI4', 11025, 1]],
-  [17, ['DVI4', 22050, 1]],
-  [18, ['G729', 8000, 1]],
-]);
 
 export function payloadKind(codec: string): PayloadKind {
   const c = codec.toLowerCase();
@@ -52,8 +32,9 @@ const resolved = (codec: string, clockRate: number, channels: number): ResolvedP
 /** The payload type's meaning in this stream, or null when neither the map nor RFC 3551 knows it. */
 export function resolvePayload(payloads: readonly SpoolPayloadType[], pt: number): ResolvedPayload | null {
   for (const p of payloads) if (p.pt === pt) return resolved(p.codec, p.clockRate, p.channels);
-  const s = STATIC.get(pt);
-  return s === undefined ? null : resolved(s[0], s[1], s[2]);
+  // The one RFC 3551 table (rtp/payload-types), shared with the call registry.
+  const s = staticPayloadFormat(pt);
+  return s === undefined ? null : resolved(s.codec, s.clockRate, s.channels);
 }
 
 /** Short label of a stream for notes: `caller ssrc 0x1a2b3c4d`. */
