@@ -49,6 +49,11 @@ function configFrom(opts: RunOptions): RecorderConfig {
  */
 export async function runCommand(opts: RunOptions): Promise<void> {
   const config = configFrom(opts);
+  // Handlers first: a SIGTERM during start-up (recovery, opening captures) must still finalize.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const st = config.storage;
   for (const d of [st.spoolDir, st.recordingsDir, st.indexDir]) mkdirSync(d, { recursive: true });
   const counters = new Counters();
@@ -148,10 +153,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     } else if (lastCapture > 0) pipeline.sweep(lastCapture + (now - lastWall) / 1000);
   }, IDLE_SWEEP_MS);
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await stopRequested;
   log('stopping: finalizing open calls');
   clearInterval(idle);
   for (const c of captures) c.cap.close();
