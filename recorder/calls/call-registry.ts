@@ -78,6 +78,8 @@ interface Flow {
   entry: CallEntry | null;
   /** Next flow in the same IPv4 hash bucket. */
   next: Flow | undefined;
+  /** RTP to or from an ended call's endpoints during its linger time: counted, not recorded. */
+  afterEnd: Call | null;
   party: Party;
   streams: RtpStream[];
   last: number;
@@ -105,6 +107,13 @@ const iso = (t: number): string => new Date(Math.round(t * 1000)).toISOString();
 const MAX_STREAMS_PER_FLOW = 16;
 
 /**
+ * Seconds an ended call's endpoints stay known: phones keep sending a few packets after BYE (and
+ * some early media after a rejection); without this they would be reported as unattached RTP and
+ * raise the operators' "unrecorded media" alarm for every call.
+ */
+const END_LINGER_SEC = 10;
+
+/**
  * The call registry: calls and their parties, the flow table of expectations (address:port →
  * call and receiving party, from SDP and learned from traffic), RTP streams per flow and SSRC,
  * spooling, timeouts on capture time. Signaling trackers (SIP dialogs, later SCCP and SIPREC)
@@ -127,6 +136,8 @@ export class CallRegistry {
   /** Every tracked call's entry, by identity (SIP, SCCP… and unattached pseudo-calls alike). */
   private readonly entries = new Map<Call, CallEntry>();
   private readonly rtp = new RtpHeader();
+  /** Ended calls whose endpoints still absorb trailing RTP, oldest first. */
+  private readonly lingering: { call: Call; until: number; flows: Flow[] }[] = [];
   private readonly opts: RegistryOptions;
   private nextSeq = 0;
   private flowCount = 0;
@@ -211,6 +222,10 @@ export class CallRegistry {
     }
     const flow = this.flow(p);
     if (flow === null) return;
+    if (flow.afterEnd !== null) {
+      this.counters.inc('rtp.after_call_end');
+      return;
+    }
     flow.last = p.time;
     if (flow.call) flow.call.lastActivity = p.time;
     if (kind === PayloadKind.Rtcp) {
@@ -276,6 +291,14 @@ export class CallRegistry {
     const bySrc = byDst ? undefined : this.expectations.get(src);
     let call: Call | null = null;
     let party: Party = 'caller';
+    const ended = (byDst ?? bySrc)?.call;
+    if (ended && ended.state === CallState.Ended) {
+      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], last: p.time, rtcp: 0 };
+      this.flowCount++;
+      const l = this.lingering.find((x) => x.call === ended);
+      if (l) l.flows.push(flow);
+      return flow;
+    }
     if (byDst) {
       call = byDst.call;
       party = other(byDst.party);
@@ -285,7 +308,7 @@ export class CallRegistry {
       party = bySrc.party;
       this.learn(call, other(party), dst, p.time);
     }
-    const flow: Flow = { src, dst, call, entry: null, next: undefined, party, streams: [], last: p.time, rtcp: 0 };
+    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], last: p.time, rtcp: 0 };
     this.flowCount++;
     if (call) {
       flow.entry = this.entryOf(call) ?? null;
@@ -444,7 +467,8 @@ export class CallRegistry {
     call.end = Math.max(now, call.start);
     call.endReason = reason;
     const entry = this.entryOf(call);
-    for (const k of call.expectations) if (this.expectations.get(k)?.call === call) this.expectations.delete(k);
+    // Its expectations stay for the linger time (trailing RTP), then sweep() removes them.
+    this.lingering.push({ call, until: call.end + END_LINGER_SEC, flows: [] });
     if (entry) {
       for (const f of entry.flows) for (const st of f.streams) st.dtmf?.flush();
       for (const f of entry.flows) this.dropFlow(f);
@@ -487,6 +511,11 @@ export class CallRegistry {
 
   /** Timeouts by state, on capture time. */
   sweep(now: number): void {
+    while (this.lingering.length > 0 && this.lingering[0]!.until <= now) {
+      const { call, flows } = this.lingering.shift()!;
+      for (const k of call.expectations) if (this.expectations.get(k)?.call === call) this.expectations.delete(k);
+      for (const f of flows) this.dropFlow(f);
+    }
     const t = this.timeouts;
     for (const { call } of [...this.calls.values()]) {
       const age = now - call.start;

@@ -32,7 +32,7 @@ export interface ReplaySummary {
 }
 
 /** Counters that describe bad or unusual input rather than plain tallies. */
-const PROBLEM = /snaplen|truncated|malformed|unsupported|bug|overlap|duplicate|evicted|timeout|too_big|too_many|too_large|gap|overflow|bad_|missing|resync|parse_error|table_full|failed/;
+const PROBLEM = /after_call_end|snaplen|truncated|malformed|unsupported|bug|overlap|duplicate|evicted|timeout|too_big|too_many|too_large|gap|overflow|bad_|missing|resync|parse_error|table_full|failed/;
 
 /** `recorder replay`: record the calls found in captures, as the live recorder would. */
 export async function replayCommand(files: string[], opts: ReplayOptions): Promise<void> {

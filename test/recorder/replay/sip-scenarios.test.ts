@@ -66,7 +66,12 @@ describe('recorder replay: generated SIP scenarios', () => {
     sc.rtp({ from: 'caller', srcIp: CALLER.ip, srcPort: 4000, dstIp: CALLEE.ip, dstPort: 6000, ssrc: 0x1111, at: 0.6, count: 100 });
     sc.rtp({ from: 'callee', srcIp: CALLEE.ip, srcPort: 6000, dstIp: CALLER.ip, dstPort: 4000, ssrc: 0x2222, at: 0.61, count: 100 });
     bye(sc, 2.7);
+    // The callee's phone sends 3 more packets after the BYE: trailing media, not unattached RTP.
+    sc.rtp({ from: 'callee', srcIp: CALLEE.ip, srcPort: 6000, dstIp: CALLER.ip, dstPort: 4000, ssrc: 0x2223, at: 2.72, count: 3 });
+    sc.sent.delete(0x2223);
     const s = replayScenario('basic', sc);
+    assert.deepEqual(s.unattached, []);
+    assert.equal(s.capture.malformed['rtp.after_call_end'], 3);
     assert.equal(s.calls.length, 1);
     const c = s.calls[0]!;
     assert.equal(c.callId, 'basic@test');
