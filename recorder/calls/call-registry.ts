@@ -184,7 +184,6 @@ export class CallRegistry {
     const m = call.media[party];
     m.endpoints = [];
     m.payloads = [];
-    call.sdpCount++;
     let hold = sdp.audio.length > 0;
     for (const media of sdp.audio) {
       if (!media.hold) hold = false;
@@ -246,7 +245,7 @@ export class CallRegistry {
       }
       s = this.newStream(flow, h.ssrc, h.pt, p);
     }
-    if (h.pt !== s.pt && h.pt !== s.dtmfPt && h.pt !== s.cnPt) this.switchPayload(flow, s, h.pt, p.time);
+    if (h.pt !== s.pt && h.pt !== s.dtmfPt && h.pt !== s.cnPt) this.switchPayload(flow, s, h.pt);
     s.last = p.time;
     const verdict = s.stats.update(h.seq, h.timestamp, p.time);
     if (h.pt === s.dtmfPt && s.dtmf && verdict !== 'dup') s.dtmf.push(h.timestamp, h.marker, p.payload, h.payloadOff, h.payloadLen, p.time);
@@ -426,7 +425,7 @@ export class CallRegistry {
   }
 
   /** A payload type change inside one SSRC: DTMF or CN interleaved, or a codec switch. */
-  private switchPayload(flow: Flow, s: RtpStream, pt: number, _now: number): void {
+  private switchPayload(flow: Flow, s: RtpStream, pt: number): void {
     const map = this.mapping(flow.call, flow.party, pt);
     if (this.classifyPayload(flow, s, pt, map)) return;
     const codec = map?.codec ?? `PT${pt}`;

@@ -48,16 +48,11 @@ export class Call {
   readonly dtmf: DtmfEvent[] = [];
   readonly notes: string[] = [];
   recording: RecordingInfo | null = null;
-  /** Digest of the call for users directory matching: signaling addresses seen. */
-  readonly signalingAddrs = new Set<string>();
   /** Tags of the dialogs this INVITE created (forking gives several early dialogs). */
   readonly toTags = new Set<string>();
-  fromTag = '';
   user: string | null = null;
   /** Capture drop total when the call began (the difference at its end is what it lost). */
   dropsAtStart = 0;
-  /** Offers/answers seen (for the JSON notes: re-INVITEs, codec changes…). */
-  sdpCount = 0;
 
   constructor(
     readonly id: string,

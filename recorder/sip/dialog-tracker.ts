@@ -54,7 +54,6 @@ export class DialogTracker {
       const created = this.registry.start(msg.callId, 'sip', msg.callId, party(msg.from), party(msg.to), p);
       if (created === null) return;
       call = created;
-      call.fromTag = msg.from.tag;
       this.state.set(call, { seen: new Set(), inviteCseq: msg.cseq, callerTag: msg.from.tag });
     }
     const st = this.state.get(call);
