@@ -58,8 +58,11 @@ export class CallRecorder implements PacketSink {
       onCallEnded: (call, rec, spool) => this.finalize(call, rec, spool),
     });
     this.dialogs = new DialogTracker(this.registry, counters);
-    this.tcpStreams = sipTcpConsumer((msg, _conn, _dir, _now) => {
-      if (this.tcpPacket) this.dialogs.onMessage(msg, this.tcpPacket);
+    this.tcpStreams = sipTcpConsumer((msg, _conn, _dir, now) => {
+      // The segment being reassembled gives the exact capture stamp; a message completed later
+      // (a gap given up, end of capture) carries the stream's own delivery time.
+      const p = this.tcpPacket;
+      this.dialogs.onMessage(msg, p && p.time === now ? p : { time: now, frame: null });
     }, counters);
   }
 

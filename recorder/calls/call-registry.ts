@@ -15,6 +15,12 @@ import type { CallProtocol, CallRecord, PartyInfo, StreamRecord } from './call-r
 import { dstKey, endpointAddress, endpointKey, formatEndpointKey, srcKey, type EndpointKey } from './endpoint-key.js';
 import { UsersDirectory } from './users-directory.js';
 
+/** When a signaling message was captured: a Packet, or the time a TCP stream delivered it. */
+export interface SignalTime {
+  time: number;
+  frame: { tsSec: number; tsNsec: number } | null;
+}
+
 /** Timeouts by call state (Oreka's VoIpSession idea), in seconds of capture time. */
 export interface CallTimeouts {
   /** INVITE without a final answer. */
@@ -160,12 +166,12 @@ export class CallRegistry {
     return this.calls.get(key)?.call;
   }
 
-  start(key: string, protocol: CallProtocol, callId: string, from: PartyInfo, to: PartyInfo, p: Packet): Call | null {
+  start(key: string, protocol: CallProtocol, callId: string, from: PartyInfo, to: PartyInfo, p: SignalTime): Call | null {
     if (this.calls.size >= (this.opts.maxCalls ?? 100_000)) {
       this.counters.inc('calls.table_full');
       return null;
     }
-    const f = p.frame!;
+    const f = p.frame ?? { tsSec: Math.floor(p.time), tsNsec: Math.round((p.time % 1) * 1e9) % 1e9 };
     const id = `${formatEpochNs(f.tsSec, f.tsNsec).replace('.', '-')}-${(this.nextSeq++).toString(36)}`;
     const call = new Call(id, protocol, callId, from, to, p.time, { sec: f.tsSec, nsec: f.tsNsec });
     call.dropsAtStart = this.opts.captureDrops?.() ?? 0;

@@ -1,8 +1,7 @@
 import type { Counters } from '../core/counters.js';
-import type { Packet } from '../core/packet.js';
 import { CallState, type Call, type Party } from '../calls/call.js';
 import type { PartyInfo } from '../calls/call-record.js';
-import type { CallRegistry } from '../calls/call-registry.js';
+import type { CallRegistry, SignalTime } from '../calls/call-registry.js';
 import { parseSdp } from '../sdp/session-description.js';
 import type { NameAddr, SipMessage } from './message.js';
 import { findBodyPart } from './multipart.js';
@@ -42,7 +41,7 @@ export class DialogTracker {
     private readonly counters: Counters,
   ) {}
 
-  onMessage(msg: SipMessage, p: Packet): void {
+  onMessage(msg: SipMessage, p: SignalTime): void {
     let call = this.registry.get(msg.callId);
     if (call === undefined) {
       // Only an initial INVITE (no To tag) opens a call; everything else outside a known call
@@ -82,7 +81,7 @@ export class DialogTracker {
     return msg.isRequest === callerSentRequest ? 'caller' : 'callee';
   }
 
-  private request(call: Call, st: DialogState, msg: SipMessage, p: Packet): void {
+  private request(call: Call, st: DialogState, msg: SipMessage, p: SignalTime): void {
     const from = this.sender(st, msg);
     switch (msg.method) {
       case 'INVITE':
@@ -111,7 +110,7 @@ export class DialogTracker {
     }
   }
 
-  private response(call: Call, st: DialogState, msg: SipMessage, p: Packet): void {
+  private response(call: Call, st: DialogState, msg: SipMessage, p: SignalTime): void {
     const from = this.sender(st, msg);
     if (msg.cseqMethod === 'INVITE' || msg.cseqMethod === 'UPDATE' || msg.cseqMethod === 'PRACK') this.applySdp(call, from, msg, p);
     // Only responses to the caller's initial INVITE decide the outcome (the callee's re-INVITE
@@ -137,7 +136,7 @@ export class DialogTracker {
   }
 
   /** SDP in the body (plain or multipart): where the sender receives media. */
-  private applySdp(call: Call, from: Party, msg: SipMessage, p: Packet): void {
+  private applySdp(call: Call, from: Party, msg: SipMessage, p: SignalTime): void {
     if (msg.body.length === 0) return;
     const part = findBodyPart(msg, 'application/sdp');
     if (!part) return;
