@@ -1,0 +1,274 @@
+/**
+ * HEPv3 / EEP (Homer Encapsulation Protocol), sipcapture "HEP3 Network Protocol Specification":
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |              "HEP3" (0x48 0x45 0x50 0x33)                     |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |  Total length (incl. these 6) |  chunks ...
+ *
+ * each chunk:
+ *
+ *    |      Chunk vendor id          |        Chunk type id          |
+ *    |  Chunk length (incl. these 6) |  Chunk value ...
+ *
+ * Vendor 0x0000 is the generic chunk space (types in HepChunk). All integers are big-endian.
+ * Unknown chunks are skipped by their length, so a collector ignores vendor chunks it does not know.
+ */
+import { u16, u32 } from '../core/bytes.js';
+import { Status } from '../core/status.js';
+
+export const HEP3_HEADER_LEN = 6;
+const CHUNK_HEADER_LEN = 6;
+const MAGIC = 0x48455033; // "HEP3"
+const MAX_TOTAL = 0xffff;
+const EMPTY = Buffer.alloc(0);
+
+/** Generic chunk types (vendor 0x0000). */
+export const HepChunk = {
+  IpFamily: 0x0001,
+  IpProto: 0x0002,
+  Ipv4Src: 0x0003,
+  Ipv4Dst: 0x0004,
+  Ipv6Src: 0x0005,
+  Ipv6Dst: 0x0006,
+  SrcPort: 0x0007,
+  DstPort: 0x0008,
+  TsSec: 0x0009,
+  TsUsec: 0x000a,
+  ProtoType: 0x000b,
+  CaptureId: 0x000c,
+  AuthKey: 0x000e,
+  Payload: 0x000f,
+  CorrelationId: 0x0011,
+} as const;
+
+/** IP family values of chunk 0x0001: the BSD AF_INET / AF_INET6 numbers. */
+export const HepFamily = { IPv4: 2, IPv6: 10 } as const;
+
+/**
+ * Protocol type values of chunk 0x000b that we send. SIP = 1 is certain (every HEP sender uses it);
+ * RTP = 4 and RTCP = 5 are from the spec's table as we remember it and were not re-checked against
+ * the PDF here (the local tshark 4.0 has no HEP dissector to cross-check) — verify before relying on them.
+ */
+export const HepProtoType = { SIP: 1, RTP: 4, RTCP: 5 } as const;
+
+/**
+ * Our vendor chunk. No vendor id is registered for this project with sipcapture; 0x7F10 is an
+ * unregistered value far above the allocated ones (which are small integers), chosen so that
+ * collectors skip it as an unknown vendor chunk. Request a real id before deploying widely.
+ * Type 0x0001 under it: u32 per-destination sequence number, to detect loss at the collector.
+ */
+export const OUR_VENDOR_ID = 0x7f10;
+export const OurChunk = { Sequence: 0x0001 } as const;
+
+/**
+ * A HEP packet, filled in place by decodeHep3 and read by encodeHep3. Variable fields point into a
+ * buffer (xxxBuf[xxxOff, xxxOff + xxxLen)) so decoding copies nothing; length 0 means absent.
+ */
+export class HepPacket {
+  family: number = HepFamily.IPv4;
+  ipProto = 17;
+  /** IPv4 addresses as unsigned 32-bit numbers (family IPv4). */
+  src4 = 0;
+  dst4 = 0;
+  /** IPv6 addresses (family IPv6). */
+  readonly src6 = Buffer.alloc(16);
+  readonly dst6 = Buffer.alloc(16);
+  srcPort = 0;
+  dstPort = 0;
+  tsSec = 0;
+  tsUsec = 0;
+  protoType: number = HepProtoType.SIP;
+  captureId = 0;
+  payloadBuf: Buffer = EMPTY;
+  payloadOff = 0;
+  payloadLen = 0;
+  authKeyBuf: Buffer = EMPTY;
+  authKeyOff = 0;
+  authKeyLen = 0;
+  correlationBuf: Buffer = EMPTY;
+  correlationOff = 0;
+  correlationLen = 0;
+  /** Our sequence chunk; -1 when absent. */
+  seq = -1;
+  /** Chunks skipped on decode (unknown type or vendor). */
+  unknownChunks = 0;
+}
+
+
+
+/** Encoded size of `pkt`, or -1 when it exceeds HEP's 16-bit total length. */
+export function hep3Size(pkt: HepPacket): number {
+  const v6 = pkt.family === HepFamily.IPv6;
+  let n = HEP3_HEADER_LEN;
+  n += 2 * (CHUNK_HEADER_LEN + 1); // family, proto
+  n += 2 * (CHUNK_HEADER_LEN + (v6 ? 16 : 4));
+  n += 2 * (CHUNK_HEADER_LEN + 2); // ports
+  n += 2 * (CHUNK_HEADER_LEN + 4); // timestamp
+  n += CHUNK_HEADER_LEN + 1; // proto type
+  n += CHUNK_HEADER_LEN + 4; // capture id
+  if (pkt.authKeyLen > 0) n += CHUNK_HEADER_LEN + pkt.authKeyLen;
+  if (pkt.correlationLen > 0) n += CHUNK_HEADER_LEN + pkt.correlationLen;
+  if (pkt.seq >= 0) n += CHUNK_HEADER_LEN + 4;
+  n += CHUNK_HEADER_LEN + pkt.payloadLen;
+  return n > MAX_TOTAL ? -1 : n;
+}
+
+/** Writes `pkt` at out[0..]; returns the bytes written, or -1 if it does not fit `out` or 64 KiB. */
+export function encodeHep3(pkt: HepPacket, out: Buffer): number {
+  const size = hep3Size(pkt);
+  if (size < 0 || size > out.length) return -1;
+  const v6 = pkt.family === HepFamily.IPv6;
+  out.writeUInt32BE(MAGIC, 0);
+  out.writeUInt16BE(size, 4);
+  let p = HEP3_HEADER_LEN;
+  const head = (vendor: number, type: number, valueLen: number): void => {
+    out.writeUInt16BE(vendor, p);
+    out.writeUInt16BE(type, p + 2);
+    out.writeUInt16BE(CHUNK_HEADER_LEN + valueLen, p + 4);
+    p += CHUNK_HEADER_LEN;
+  };
+  const u8c = (type: number, v: number): void => {
+    head(0, type, 1);
+    out[p++] = v & 0xff;
+  };
+  const u16c = (type: number, v: number): void => {
+    head(0, type, 2);
+    out.writeUInt16BE(v & 0xffff, p);
+    p += 2;
+  };
+  const u32c = (vendor: number, type: number, v: number): void => {
+    head(vendor, type, 4);
+    out.writeUInt32BE(v >>> 0, p);
+    p += 4;
+  };
+  const bytes = (type: number, b: Buffer, off: number, len: number): void => {
+    head(0, type, len);
+    b.copy(out, p, off, off + len);
+    p += len;
+  };
+  u8c(HepChunk.IpFamily, pkt.family);
+  u8c(HepChunk.IpProto, pkt.ipProto);
+  if (v6) {
+    bytes(HepChunk.Ipv6Src, pkt.src6, 0, 16);
+    bytes(HepChunk.Ipv6Dst, pkt.dst6, 0, 16);
+  } else {
+    u32c(0, HepChunk.Ipv4Src, pkt.src4);
+    u32c(0, HepChunk.Ipv4Dst, pkt.dst4);
+  }
+  u16c(HepChunk.SrcPort, pkt.srcPort);
+  u16c(HepChunk.DstPort, pkt.dstPort);
+  u32c(0, HepChunk.TsSec, pkt.tsSec);
+  u32c(0, HepChunk.TsUsec, pkt.tsUsec);
+  u8c(HepChunk.ProtoType, pkt.protoType);
+  u32c(0, HepChunk.CaptureId, pkt.captureId);
+  if (pkt.authKeyLen > 0) bytes(HepChunk.AuthKey, pkt.authKeyBuf, pkt.authKeyOff, pkt.authKeyLen);
+  if (pkt.correlationLen > 0) bytes(HepChunk.CorrelationId, pkt.correlationBuf, pkt.correlationOff, pkt.correlationLen);
+  if (pkt.seq >= 0) u32c(OUR_VENDOR_ID, OurChunk.Sequence, pkt.seq);
+  bytes(HepChunk.Payload, pkt.payloadBuf, pkt.payloadOff, pkt.payloadLen);
+  return p;
+}
+
+/**
+ * Decodes the HEP3 packet at buf[off, off + len) into `out` (fields not present keep the reset
+ * values: 0, empty, seq -1). Truncated: fewer bytes than the total length. Malformed: not "HEP3",
+ * a total or chunk length below its header, a chunk past the total length, or a fixed-size generic
+ * chunk of the wrong size. Unsupported: a compressed payload chunk (0x0010), which we do not inflate.
+ */
+export function decodeHep3(buf: Buffer, off: number, len: number, out: HepPacket): Status {
+  if (len < HEP3_HEADER_LEN || off < 0 || off + len > buf.length) return Status.Truncated;
+  if (u32(buf, off) !== MAGIC) return Status.Malformed;
+  const total = u16(buf, off + 4);
+  if (total < HEP3_HEADER_LEN) return Status.Malformed;
+  if (total > len) return Status.Truncated;
+  reset(out);
+  const end = off + total;
+  let p = off + HEP3_HEADER_LEN;
+  while (p < end) {
+    if (p + CHUNK_HEADER_LEN > end) return Status.Malformed;
+    const vendor = u16(buf, p);
+    const type = u16(buf, p + 2);
+    const clen = u16(buf, p + 4);
+    if (clen < CHUNK_HEADER_LEN || p + clen > end) return Status.Malformed;
+    const v = p + CHUNK_HEADER_LEN;
+    const vlen = clen - CHUNK_HEADER_LEN;
+    p += clen;
+    if (vendor === OUR_VENDOR_ID && type === OurChunk.Sequence) {
+      if (vlen !== 4) return Status.Malformed;
+      out.seq = u32(buf, v);
+      continue;
+    }
+    if (vendor !== 0) {
+      out.unknownChunks++;
+      continue;
+    }
+    const want = FIXED_LEN[type] ?? -1;
+    if (want >= 0 && vlen !== want) return Status.Malformed;
+    switch (type) {
+      case HepChunk.IpFamily: out.family = buf[v]!; break;
+      case HepChunk.IpProto: out.ipProto = buf[v]!; break;
+      case HepChunk.Ipv4Src: out.src4 = u32(buf, v); break;
+      case HepChunk.Ipv4Dst: out.dst4 = u32(buf, v); break;
+      case HepChunk.Ipv6Src: buf.copy(out.src6, 0, v, v + 16); break;
+      case HepChunk.Ipv6Dst: buf.copy(out.dst6, 0, v, v + 16); break;
+      case HepChunk.SrcPort: out.srcPort = u16(buf, v); break;
+      case HepChunk.DstPort: out.dstPort = u16(buf, v); break;
+      case HepChunk.TsSec: out.tsSec = u32(buf, v); break;
+      case HepChunk.TsUsec: out.tsUsec = u32(buf, v); break;
+      case HepChunk.ProtoType: out.protoType = buf[v]!; break;
+      case HepChunk.CaptureId: out.captureId = u32(buf, v); break;
+      case HepChunk.AuthKey: out.authKeyBuf = buf; out.authKeyOff = v; out.authKeyLen = vlen; break;
+      case HepChunk.CorrelationId: out.correlationBuf = buf; out.correlationOff = v; out.correlationLen = vlen; break;
+      case HepChunk.Payload: out.payloadBuf = buf; out.payloadOff = v; out.payloadLen = vlen; break;
+      case COMPRESSED_PAYLOAD: return Status.Unsupported;
+      default: out.unknownChunks++;
+    }
+  }
+  return Status.Ok;
+}
+
+const COMPRESSED_PAYLOAD = 0x0010;
+
+/** Value sizes of the fixed-size generic chunks. */
+const FIXED_LEN: Partial<Record<number, number>> = {
+  [HepChunk.IpFamily]: 1,
+  [HepChunk.IpProto]: 1,
+  [HepChunk.Ipv4Src]: 4,
+  [HepChunk.Ipv4Dst]: 4,
+  [HepChunk.Ipv6Src]: 16,
+  [HepChunk.Ipv6Dst]: 16,
+  [HepChunk.SrcPort]: 2,
+  [HepChunk.DstPort]: 2,
+  [HepChunk.TsSec]: 4,
+  [HepChunk.TsUsec]: 4,
+  [HepChunk.ProtoType]: 1,
+  [HepChunk.CaptureId]: 4,
+};
+
+function reset(out: HepPacket): void {
+  out.family = 0;
+  out.ipProto = 0;
+  out.src4 = 0;
+  out.dst4 = 0;
+  out.src6.fill(0);
+  out.dst6.fill(0);
+  out.srcPort = 0;
+  out.dstPort = 0;
+  out.tsSec = 0;
+  out.tsUsec = 0;
+  out.protoType = 0;
+  out.captureId = 0;
+  out.payloadBuf = EMPTY;
+  out.payloadOff = 0;
+  out.payloadLen = 0;
+  out.authKeyBuf = EMPTY;
+  out.authKeyOff = 0;
+  out.authKeyLen = 0;
+  out.correlationBuf = EMPTY;
+  out.correlationOff = 0;
+  out.correlationLen = 0;
+  out.seq = -1;
+  out.unknownChunks = 0;
+}
