@@ -20,6 +20,51 @@ delete (ParamsRecord.prototype as { constructor?: unknown }).constructor;
 
 export const newParams = (): Record<string, string> => new ParamsRecord() as Record<string, string>;
 
+/** Where one `;name[=value]` lies in the header text (reused: no allocation per parameter). */
+interface ParamSpan {
+  nameStart: number;
+  nameEnd: number;
+  /** -1: no `=value`. */
+  valueStart: number;
+  valueEnd: number;
+  quoted: boolean;
+}
+
+const span: ParamSpan = { nameStart: 0, nameEnd: 0, valueStart: -1, valueEnd: -1, quoted: false };
+
+/** Scan the parameter whose ';' is at s[i]; fills `span`, returns the index of the next ';' (or end). */
+function nextParam(s: string, i: number, end: number): number {
+  const nameStart = skipWs(s, i + 1, end);
+  let j = nameStart;
+  while (j < end) {
+    const c = s.charCodeAt(j);
+    if (c === 0x3d || c === 0x3b || isWs(c)) break;
+    j++;
+  }
+  span.nameStart = nameStart;
+  span.nameEnd = j;
+  span.valueStart = -1;
+  span.quoted = false;
+  j = skipWs(s, j, end);
+  if (j >= end || s.charCodeAt(j) !== 0x3d) return indexOutside(s, 0x3b, j, end);
+  const v = skipWs(s, j + 1, end);
+  if (v < end && s.charCodeAt(v) === 0x22) {
+    const q = skipQuoted(s, v, end);
+    span.quoted = true;
+    span.valueStart = v + 1;
+    span.valueEnd = q < 0 ? end : q - 1;
+    return indexOutside(s, 0x3b, q < 0 ? end : q, end);
+  }
+  const next = indexOutside(s, 0x3b, v, end);
+  span.valueStart = v;
+  span.valueEnd = next;
+  return next;
+}
+
+/** The value of the parameter last scanned by nextParam ('' when it had none). */
+const spanValue = (s: string): string =>
+  span.valueStart < 0 ? '' : span.quoted ? unescapeQuoted(s, span.valueStart, span.valueEnd) : trimSlice(s, span.valueStart, span.valueEnd);
+
 /**
  * Parse the parameters in s[i, end), i at or before the first ';'. The first occurrence of a
  * name wins (a later duplicate cannot override a tag). Returns the number of parameters.
@@ -28,34 +73,10 @@ export function parseParams(s: string, i: number, end: number, out: Record<strin
   let n = 0;
   i = indexOutside(s, 0x3b, i, end);
   while (i < end) {
-    // i is at a ';'
-    const nameStart = skipWs(s, i + 1, end);
-    let j = nameStart;
-    while (j < end) {
-      const c = s.charCodeAt(j);
-      if (c === 0x3d || c === 0x3b || isWs(c)) break;
-      j++;
-    }
-    const name = paramName(s, nameStart, j);
-    j = skipWs(s, j, end);
-    let value = '';
-    let next: number;
-    if (j < end && s.charCodeAt(j) === 0x3d) {
-      const v = skipWs(s, j + 1, end);
-      if (v < end && s.charCodeAt(v) === 0x22) {
-        const q = skipQuoted(s, v, end);
-        const close = q < 0 ? end : q - 1;
-        value = unescapeQuoted(s, v + 1, close);
-        next = indexOutside(s, 0x3b, q < 0 ? end : q, end);
-      } else {
-        next = indexOutside(s, 0x3b, v, end);
-        value = trimSlice(s, v, next);
-      }
-    } else {
-      next = indexOutside(s, 0x3b, j, end);
-    }
+    const next = nextParam(s, i, end);
+    const name = paramName(s, span.nameStart, span.nameEnd);
     if (name.length > 0 && !(name in out)) {
-      out[name] = value;
+      out[name] = spanValue(s);
       n++;
     }
     i = next;
@@ -98,30 +119,9 @@ function paramName(s: string, start: number, end: number): string {
 export function paramValue(s: string, i: number, end: number, name: string): string | undefined {
   i = indexOutside(s, 0x3b, i, end);
   while (i < end) {
-    const nameStart = skipWs(s, i + 1, end);
-    let j = nameStart;
-    while (j < end) {
-      const c = s.charCodeAt(j);
-      if (c === 0x3d || c === 0x3b || isWs(c)) break;
-      j++;
-    }
-    const match = j - nameStart === name.length && s.slice(nameStart, j).toLowerCase() === name;
-    j = skipWs(s, j, end);
-    if (j < end && s.charCodeAt(j) === 0x3d) {
-      const v = skipWs(s, j + 1, end);
-      if (v < end && s.charCodeAt(v) === 0x22) {
-        const q = skipQuoted(s, v, end);
-        if (match) return unescapeQuoted(s, v + 1, q < 0 ? end : q - 1);
-        i = indexOutside(s, 0x3b, q < 0 ? end : q, end);
-      } else {
-        const next = indexOutside(s, 0x3b, v, end);
-        if (match) return trimSlice(s, v, next);
-        i = next;
-      }
-    } else {
-      if (match) return '';
-      i = indexOutside(s, 0x3b, j, end);
-    }
+    const next = nextParam(s, i, end);
+    if (span.nameEnd - span.nameStart === name.length && s.slice(span.nameStart, span.nameEnd).toLowerCase() === name) return spanValue(s);
+    i = next;
   }
   return undefined;
 }

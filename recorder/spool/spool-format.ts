@@ -97,8 +97,8 @@ export interface SpoolStreamInfo {
   payloads: SpoolPayloadType[];
 }
 
-/** A packet read back from a spool (payload copied). */
-export interface SpoolPacket {
+/** The fixed fields of a PACKET record. */
+export interface SpoolPacketFields {
   stream: number;
   seq: number;
   ts: number;
@@ -106,18 +106,15 @@ export interface SpoolPacket {
   pt: number;
   captureSec: number;
   captureNsec: number;
+}
+
+/** A packet read back from a spool (payload copied). */
+export interface SpoolPacket extends SpoolPacketFields {
   payload: Buffer;
 }
 
 /** A packet as the scanner sees it: the payload is `buf[off, off + len)`, valid during the callback only. */
-export interface SpoolPacketView {
-  stream: number;
-  seq: number;
-  ts: number;
-  marker: boolean;
-  pt: number;
-  captureSec: number;
-  captureNsec: number;
+export interface SpoolPacketView extends SpoolPacketFields {
   buf: Buffer;
   off: number;
   len: number;
@@ -342,16 +339,20 @@ export function scanRecords(
   return i;
 }
 
-/** Parses and shape-checks a STREAM record's JSON; null when it is not a SpoolStreamInfo. */
-export function parseStreamInfo(text: string): SpoolStreamInfo | null {
-  let v: unknown;
+/** JSON text to an object, or null when it is not valid JSON or not an object (spool files may be torn). */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
   try {
-    v = JSON.parse(text);
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
   }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
+}
+
+/** Parses and shape-checks a STREAM record's JSON; null when it is not a SpoolStreamInfo. */
+export function parseStreamInfo(text: string): SpoolStreamInfo | null {
+  const o = parseJsonObject(text);
+  if (o === null) return null;
   if (typeof o.ssrc !== 'number' || typeof o.party !== 'string' || typeof o.channel !== 'number') return null;
   if (typeof o.src !== 'string' || typeof o.dst !== 'string' || !Array.isArray(o.payloads)) return null;
   const payloads: SpoolPayloadType[] = [];

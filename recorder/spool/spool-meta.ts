@@ -11,6 +11,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordingInfo } from '../calls/call-record.js';
+import { parseJsonObject } from './spool-format.js';
 
 export const META_FILE = 'meta.json';
 export const MEDIA_FILE = 'media.spool';
@@ -107,14 +108,9 @@ export function readMeta(dir: string): SpoolMetaFile | null {
   } catch {
     return null;
   }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Partial<SpoolMetaFile>;
+  const parsed = parseJsonObject(text);
+  if (parsed === null) return null;
+  const o = parsed as Partial<SpoolMetaFile>;
   if (o.format !== META_FORMAT || typeof o.meta !== 'object' || o.meta === null) return null;
   const state: SpoolState = o.state === 'closed' || o.state === 'done' || o.state === 'failed' ? o.state : 'open';
   const m: SpoolMetaFile = { ...newMetaFile(o.meta, state, typeof o.lostRecords === 'number' ? o.lostRecords : 0) };

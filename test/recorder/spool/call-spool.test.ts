@@ -3,7 +3,7 @@ import fs, { existsSync, readdirSync, readFileSync, statSync, truncateSync, appe
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Counters } from '../../../recorder/core/counters.js';
-import { packetRecordSize } from '../../../recorder/spool/spool-format.js';
+import { packetRecordSize, type SpoolPacket } from '../../../recorder/spool/spool-format.js';
 import { FsyncBatcher } from '../../../recorder/spool/fsync-batcher.js';
 import { SpoolDirectory, listSpools } from '../../../recorder/spool/spool-directory.js';
 import { MEDIA_FILE, META_FILE } from '../../../recorder/spool/spool-meta.js';
@@ -11,16 +11,7 @@ import { readSpool } from '../../../recorder/spool/spool-reader.js';
 import { prng } from '../../support/random.js';
 import { PCMA, PCMU, T0, capNsec, capSec, streamInfo, tmp } from './spool-helpers.js';
 
-interface Sent {
-  stream: number;
-  seq: number;
-  ts: number;
-  marker: boolean;
-  pt: number;
-  captureSec: number;
-  captureNsec: number;
-  payload: Buffer;
-}
+type Sent = SpoolPacket;
 
 /** Random packets over `streams` streams, appended as they are made. */
 function spoolRandom(seed: number, count: number, maxLen = 1400): { dir: string; sent: Sent[]; infos: ReturnType<typeof streamInfo>[]; close: () => Promise<void> } {
