@@ -194,7 +194,7 @@ export class CallRegistry {
     for (const media of sdp.audio) {
       if (!media.hold) hold = false;
       for (const pf of media.payloads) {
-        if (!m.payloads.some((x) => x.pt === pf.pt)) m.payloads.push({ pt: pf.pt, codec: pf.codec, clockRate: pf.clockRate, channels: pf.channels });
+        if (!m.payloads.some((x) => x.pt === pf.pt)) m.payloads.push({ pt: pf.pt, codec: pf.codec, clockRate: pf.clockRate, channels: pf.channels, fmtp: pf.fmtp });
       }
       if (media.port === 0) continue;
       this.expect(call, party, media.connection, media.port, now);

@@ -18,6 +18,8 @@ export interface PayloadMapping {
   codec: string;
   clockRate: number;
   channels: number;
+  /** a=fmtp parameters ('' or absent when none): iLBC mode, AMR octet-align, Opus stereo, … */
+  fmtp?: string;
 }
 
 /** Per-party media as last negotiated (the latest offer/answer wins). */

@@ -3,40 +3,16 @@
  * (stream, payload type) it meets; null means "unsupported": the stream stays in the spool, and
  * the recording gets silence for it and a note.
  *
- * Adding a codec (the codecs issue): implement `DecoderFactory` in `codecs/` (which imports
- * nothing from `recorder/`: these interfaces are structural, so codecs/ declares its own copy of
- * the shape) and list it in `BUILT_IN` below, or call `registerDecoder` at start-up of the
- * worker. WASM codecs compile in `init()`, which `prepareDecoders()` awaits once per worker
- * before the first render; `createDecoder` itself stays synchronous.
+ * Adding a codec: implement `DecoderFactory` (codecs/types.ts) in `codecs/` and list it in
+ * `BUILT_IN` below, or call `registerDecoder` at start-up of the worker. WASM codecs compile in
+ * `init()`, which `prepareDecoders()` awaits once per worker before the first render;
+ * `createDecoder` itself stays synchronous.
  */
 import { ALAW_TO_LINEAR, ULAW_TO_LINEAR, decodeG711 } from './g711.js';
+import { DECODERS } from '../../codecs/index.js';
+import type { AudioDecoder, DecoderFactory } from '../../codecs/types.js';
 
-/**
- * One decoding context for one stream and payload type (codecs keep state between packets, so
- * a render feeds it the stream's packets in sequence order).
- */
-export interface AudioDecoder {
-  /** Rate of the decoded samples (G.722: 16000 although its RTP clock is 8000; Opus: 48000). */
-  readonly sampleRate: number;
-  /**
-   * Decodes one RTP payload into `out` (mono; a stereo codec downmixes). Returns the number of
-   * samples written, never more than `out.length`; 0 for a payload it cannot decode.
-   */
-  decode(payload: Uint8Array, off: number, len: number, out: Int16Array): number;
-  /** Packet-loss concealment: `samples` samples of plausible audio after a lost packet. */
-  conceal?(samples: number, out: Int16Array): number;
-  /** Releases native/WASM memory. */
-  free?(): void;
-}
-
-export interface DecoderFactory {
-  /** Encoding names this factory handles, lower case as compared (`pcmu`, `opus`, …). */
-  readonly names: readonly string[];
-  /** Null when this clock rate/channel count is not supported. */
-  create(codec: string, clockRate: number, channels: number): AudioDecoder | null;
-  /** Asynchronous set-up (WASM compile), awaited once by prepareDecoders. */
-  init?(): Promise<void>;
-}
+export type { AudioDecoder, DecoderFactory };
 
 class G711Decoder implements AudioDecoder {
   readonly sampleRate: number;
@@ -92,8 +68,8 @@ const L16: DecoderFactory = {
   },
 };
 
-/** The codecs every render knows. The codecs issue appends its factories here. */
-const BUILT_IN: readonly DecoderFactory[] = [G711, L16];
+/** The codecs every render knows: G.711 and L16 here, the rest from codecs/. */
+const BUILT_IN: readonly DecoderFactory[] = [G711, L16, ...DECODERS];
 
 const registry = new Map<string, DecoderFactory>();
 const pendingInit: DecoderFactory[] = [];
@@ -114,7 +90,7 @@ export async function prepareDecoders(): Promise<void> {
 }
 
 /** A decoder for an SDP encoding name, or null when none is registered for it. */
-export function createDecoder(codec: string, clockRate: number, channels: number): AudioDecoder | null {
+export function createDecoder(codec: string, clockRate: number, channels: number, fmtp = ''): AudioDecoder | null {
   const name = codec.toLowerCase();
-  return registry.get(name)?.create(name, clockRate, channels) ?? null;
+  return registry.get(name)?.create(name, clockRate, channels, fmtp) ?? null;
 }

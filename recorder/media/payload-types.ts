@@ -13,6 +13,8 @@ export interface ResolvedPayload {
   clockRate: number;
   channels: number;
   kind: PayloadKind;
+  /** a=fmtp parameters ('' when none). */
+  fmtp: string;
 }
 
 export function payloadKind(codec: string): PayloadKind {
@@ -22,16 +24,17 @@ export function payloadKind(codec: string): PayloadKind {
   return 'audio';
 }
 
-const resolved = (codec: string, clockRate: number, channels: number): ResolvedPayload => ({
+const resolved = (codec: string, clockRate: number, channels: number, fmtp = ''): ResolvedPayload => ({
   codec,
   clockRate: clockRate > 0 ? clockRate : 8000,
   channels: channels > 0 ? channels : 1,
   kind: payloadKind(codec),
+  fmtp,
 });
 
 /** The payload type's meaning in this stream, or null when neither the map nor RFC 3551 knows it. */
 export function resolvePayload(payloads: readonly SpoolPayloadType[], pt: number): ResolvedPayload | null {
-  for (const p of payloads) if (p.pt === pt) return resolved(p.codec, p.clockRate, p.channels);
+  for (const p of payloads) if (p.pt === pt) return resolved(p.codec, p.clockRate, p.channels, p.fmtp);
   // The one RFC 3551 table (rtp/payload-types), shared with the call registry.
   const s = staticPayloadFormat(pt);
   return s === undefined ? null : resolved(s.codec, s.clockRate, s.channels);

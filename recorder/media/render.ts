@@ -226,7 +226,7 @@ class StreamRender {
   decoder(pt: number, pl: ResolvedPayload): AudioDecoder | null {
     let d = this.decoders.get(pt);
     if (d === undefined) {
-      d = createDecoder(pl.codec, pl.clockRate, pl.channels);
+      d = createDecoder(pl.codec, pl.clockRate, pl.channels, pl.fmtp);
       this.decoders.set(pt, d);
     }
     return d;
@@ -278,10 +278,10 @@ function timingPass(dir: string, threshold: number): TimingPass {
       c.classify(info, p, captureSeconds(p, t0));
       const pl = c.payload;
       if (pl !== null && pl.kind === 'audio') {
-        const key = `${pl.codec}/${pl.clockRate}/${pl.channels}`;
+        const key = `${pl.codec}/${pl.clockRate}/${pl.channels}/${pl.fmtp}`;
         if (!rateSeen.has(key)) {
           rateSeen.add(key);
-          const d = createDecoder(pl.codec, pl.clockRate, pl.channels);
+          const d = createDecoder(pl.codec, pl.clockRate, pl.channels, pl.fmtp);
           if (d !== null) sampleRate = Math.max(sampleRate, d.sampleRate);
           d?.free?.();
         }
@@ -474,7 +474,7 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     const pl = e.payload;
     if (s.dtmf.active && pl?.kind !== 'dtmf') renderDtmf(s, e.pos - s.dtmf.pos);
     if (pl === null) {
-      processAudio(s, e, { codec: `PT${e.pt}`, clockRate: e.rate, channels: 1, kind: 'audio' }, lost);
+      processAudio(s, e, { codec: `PT${e.pt}`, clockRate: e.rate, channels: 1, kind: 'audio', fmtp: '' }, lost);
       return;
     }
     if (pl.kind === 'cn') processCn(s, e);

@@ -83,6 +83,8 @@ export interface SpoolPayloadType {
   codec: string;
   clockRate: number;
   channels: number;
+  /** a=fmtp parameters from the SDP, when it had any (the decoder's mode: iLBC 20/30 ms, AMR framing). */
+  fmtp?: string;
 }
 
 export interface SpoolStreamInfo {
@@ -360,7 +362,9 @@ export function parseStreamInfo(text: string): SpoolStreamInfo | null {
     if (typeof p !== 'object' || p === null) return null;
     const e = p as Record<string, unknown>;
     if (typeof e.pt !== 'number' || typeof e.codec !== 'string' || typeof e.clockRate !== 'number') return null;
-    payloads.push({ pt: e.pt, codec: e.codec, clockRate: e.clockRate, channels: typeof e.channels === 'number' ? e.channels : 1 });
+    const pf: SpoolPayloadType = { pt: e.pt, codec: e.codec, clockRate: e.clockRate, channels: typeof e.channels === 'number' ? e.channels : 1 };
+    if (typeof e.fmtp === 'string' && e.fmtp !== '') pf.fmtp = e.fmtp;
+    payloads.push(pf);
   }
   return { ssrc: o.ssrc, party: o.party, channel: o.channel, src: o.src, dst: o.dst, payloads };
 }

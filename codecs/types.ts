@@ -1,0 +1,83 @@
+/**
+ * The shapes codecs/ implements and recorder/media/ consumes. codecs/ imports nothing from
+ * recorder/: a codec is a decoder of RTP payloads into PCM, or a writer of mixed PCM into a
+ * recording file, and knows nothing of calls or spools.
+ */
+
+/**
+ * One decoding context for one stream and payload type (codecs keep state between packets, so
+ * a render feeds it the stream's packets in sequence order).
+ */
+export interface AudioDecoder {
+  /** Rate of the decoded samples (G.722: 16000 although its RTP clock is 8000; Opus: 48000). */
+  readonly sampleRate: number;
+  /**
+   * Decodes one RTP payload (after RED unwrapping) into `out` (mono; a stereo codec downmixes).
+   * A payload holding several frames decodes all of them. Returns the number of samples
+   * written, never more than `out.length`; 0 for a payload it cannot decode. Never throws on
+   * bad payload bytes.
+   */
+  decode(payload: Uint8Array, off: number, len: number, out: Int16Array): number;
+  /**
+   * Packet-loss concealment: about `samples` samples of plausible audio after a lost packet
+   * (codec PLC, or FEC from `next` — the packet after the loss — where the codec carries it).
+   * Returns the samples written.
+   */
+  conceal?(samples: number, out: Int16Array, next?: Uint8Array): number;
+  /** Releases native/WASM memory. */
+  free?(): void;
+}
+
+export interface DecoderFactory {
+  /** Encoding names this factory handles, lower case as compared (`pcmu`, `opus`, …). */
+  readonly names: readonly string[];
+  /**
+   * Null when this clock rate/channel count/format is not supported. `fmtp` is the SDP's a=fmtp
+   * text for the payload type ('' when none): `mode=30` (iLBC), `octet-align=1` (AMR), ….
+   */
+  create(codec: string, clockRate: number, channels: number, fmtp: string): AudioDecoder | null;
+  /** Asynchronous set-up (WASM compile, addon load), awaited once per thread before first use. */
+  init?(): Promise<void>;
+}
+
+/** Output formats of a recording. */
+export type RecordingFormat = 'opus' | 'mp3' | 'wav';
+
+export interface WriterOptions {
+  /** Rate of the PCM handed to write() (the render's rate: 8000, 16000, 48000, …). */
+  sampleRate: number;
+  /** 1 (mono mix) or 2 (caller left, callee right). */
+  channels: number;
+  /** Encoder bit rate in bit/s for lossy formats (writer's default when absent). */
+  bitrate?: number;
+  /** Free-form tags (Ogg Opus OpusTags comments, ID3 for MP3): call id, parties, start time. */
+  tags?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A recording file being written: interleaved 16-bit PCM in, encoded file out. Writers are
+ * streaming (constant memory whatever the call's length) and synchronous (renders run in a
+ * worker thread).
+ */
+export interface RecordingWriter {
+  /** Frames (samples per channel) accepted so far. */
+  readonly frames: number;
+  /** Appends `samples` interleaved samples (`samples / channels` frames) from `pcm`. */
+  write(pcm: Int16Array, samples: number): void;
+  /** Flushes the encoder, completes headers/trailers and closes the file. */
+  close(): void;
+}
+
+export interface WriterFactory {
+  readonly format: RecordingFormat;
+  /** File name extension without the dot: `opus`, `mp3`, `wav`. */
+  readonly extension: string;
+  /**
+   * The PCM rate this format takes for a render at `rate` (Opus: 8/12/16/24/48 kHz, MP3: the
+   * MPEG rates): the render resamples to it. Identity when absent.
+   */
+  rateFor?(rate: number): number;
+  create(path: string, opts: WriterOptions): RecordingWriter;
+  /** Asynchronous set-up (WASM compile), awaited once per thread before first use. */
+  init?(): Promise<void>;
+}
