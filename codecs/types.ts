@@ -50,6 +50,8 @@ export interface WriterOptions {
   channels: number;
   /** Encoder bit rate in bit/s for lossy formats (writer's default when absent). */
   bitrate?: number;
+  /** Sample encoding where the format offers a choice (WAV: PCM16 or G.711 µ-law/A-law). */
+  encoding?: 'pcm16' | 'mulaw' | 'alaw';
   /** Free-form tags (Ogg Opus OpusTags comments, ID3 for MP3): call id, parties, start time. */
   tags?: Readonly<Record<string, string>>;
 }

@@ -7,7 +7,9 @@ import type { CallRecord } from './calls/call-record.js';
 import { CallRegistry, type CallTimeouts } from './calls/call-registry.js';
 import type { UsersDirectory } from './calls/users-directory.js';
 import type { CallIndex } from './index/call-index.js';
+import type { RecordingFormat } from '../codecs/types.js';
 import type { MediaJobPool } from './media/job-pool.js';
+import { recordingExtension, recordingTags } from './media/writers.js';
 import type { PacketSink } from './pipeline.js';
 import { DialogTracker } from './sip/dialog-tracker.js';
 import { parseSipMessage } from './sip/message.js';
@@ -24,7 +26,10 @@ export interface CallRecorderOptions {
   pool?: MediaJobPool | null;
   index?: CallIndex | null;
   recordingsDir?: string;
-  format?: 'wav' | 'opus' | 'mp3';
+  /** Default opus. */
+  format?: RecordingFormat;
+  /** Encoder bit rate (bit/s) for opus/mp3; the writer's default when absent. */
+  bitrate?: number;
   channels?: 1 | 2;
   recordUnattached?: boolean;
   payloadOverrides?: ReadonlyMap<number, PayloadMapping>;
@@ -108,11 +113,13 @@ export class CallRecorder implements PacketSink {
     if (spool) {
       await spool.close({ id: call.id, callId: call.callId, record: rec });
       if (this.opts.pool && this.opts.recordingsDir) {
-        const ext = this.opts.format ?? 'wav';
+        const format = this.opts.format ?? 'opus';
         rec.recording = await this.opts.pool.render(spool.dir, {
-          outPath: join(this.opts.recordingsDir, `${call.id}.${ext}`),
-          format: 'wav',
+          outPath: join(this.opts.recordingsDir, `${call.id}.${recordingExtension(format)}`),
+          format,
           channels: this.opts.channels ?? 2,
+          tags: recordingTags(rec),
+          ...(this.opts.bitrate !== undefined ? { bitrate: this.opts.bitrate } : {}),
         });
         // Packets the capture lost while the call was up make its recording incomplete.
         const dropNote = rec.notes.find((n) => n.startsWith('capture dropped'));

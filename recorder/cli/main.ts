@@ -70,6 +70,7 @@ program
   .option('--iface <name>', 'capture interface (repeatable; replaces inputs.interfaces)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--filter <bpf>', 'BPF filter for --iface')
   .option('--out <dir>', 'data directory (spool, recordings, index)')
+  .option('--format <format>', 'opus | mp3 | wav (replaces recording.format)')
   .option('--metrics <host:port|off>', 'metrics and health listener')
   .action(async (opts: RunOptions) => {
     await runCommand(opts);

@@ -11,6 +11,7 @@ import { Pipeline } from '../pipeline.js';
 import { parsePayloadMapping } from '../rtp/payload-types.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
 import { fail, UsageError } from './errors.js';
+import { RECORDING_FORMATS, isRecordingFormat } from '../ops/config.js';
 import { configPayloadMappings, loadCliConfig } from './load-config.js';
 import { Progress } from './progress.js';
 
@@ -38,7 +39,7 @@ const PROBLEM = /after_call_end|snaplen|truncated|malformed|unsupported|bug|over
 export async function replayCommand(files: string[], opts: ReplayOptions): Promise<void> {
   const config = loadCliConfig(opts.config);
   const format = opts.format ?? config.recording.format;
-  if (format !== 'wav') throw new UsageError(`--format ${format}: only wav is built so far (Opus and MP3 come with the codecs work)`);
+  if (!isRecordingFormat(format)) throw new UsageError(`--format must be one of ${RECORDING_FORMATS.join(', ')}, got "${format}"`);
   const channelsText = opts.channels ?? config.recording.channels;
   if (channelsText !== 'mono' && channelsText !== 'dual') throw new UsageError(`--channels must be mono or dual, got "${channelsText}"`);
   const overrides = configPayloadMappings(config);
@@ -69,7 +70,8 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     pool,
     index,
     recordingsDir: dirs.recordings,
-    format: 'wav',
+    format,
+    ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
     channels: channelsText === 'mono' ? 1 : 2,
     recordUnattached: opts.recordUnattached ?? config.recording.recordUnattached,
     payloadOverrides: overrides,

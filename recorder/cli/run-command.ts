@@ -6,7 +6,7 @@ import { Counters } from '../core/counters.js';
 import { CallIndex } from '../index/call-index.js';
 import { MediaJobPool } from '../media/job-pool.js';
 import { recoverSpools } from '../media/recovery.js';
-import type { InterfaceConfig, RecorderConfig } from '../ops/config.js';
+import { RECORDING_FORMATS, isRecordingFormat, type InterfaceConfig, type RecorderConfig } from '../ops/config.js';
 import { RecorderMetrics, startOpsServer, type CaptureTotals } from '../ops/metrics.js';
 import { Pipeline } from '../pipeline.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
@@ -19,6 +19,7 @@ export interface RunOptions {
   iface?: string[];
   filter?: string;
   out?: string;
+  format?: string;
   metrics?: string;
 }
 
@@ -35,9 +36,12 @@ function configFrom(opts: RunOptions): RecorderConfig {
   if (opts.out) {
     config.storage = { dataDir: opts.out, spoolDir: `${opts.out}/spool`, recordingsDir: `${opts.out}/recordings`, indexDir: `${opts.out}/index` };
   }
+  if (opts.format !== undefined) {
+    if (!isRecordingFormat(opts.format)) throw new UsageError(`--format must be one of ${RECORDING_FORMATS.join(', ')}, got "${opts.format}"`);
+    config.recording.format = opts.format;
+  }
   if (opts.metrics !== undefined) config.metrics = opts.metrics === 'off' ? null : { listen: opts.metrics };
   if (config.inputs.interfaces.length === 0) throw new UsageError('run: no capture interface: give --iface IF or inputs.interfaces in the config');
-  if (config.recording.format !== 'wav') throw new UsageError(`recording.format ${config.recording.format}: only wav is built so far`);
   return config;
 }
 
@@ -63,7 +67,11 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   const channels = config.recording.channels === 'mono' ? 1 : 2;
 
   // A crash (kill -9, power loss) leaves spools open: they become recordings marked incomplete.
-  const recovered = await recoverSpools(st.spoolDir, st.recordingsDir, pool, { channels });
+  const recovered = await recoverSpools(st.spoolDir, st.recordingsDir, pool, {
+    channels,
+    format: config.recording.format,
+    ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
+  });
   for (const r of recovered) {
     const rec = r.meta.record as CallRecord | null;
     if (rec && typeof rec === 'object' && 'id' in rec) {
@@ -87,7 +95,8 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     pool,
     index,
     recordingsDir: st.recordingsDir,
-    format: 'wav',
+    format: config.recording.format,
+    ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
     channels,
     recordUnattached: config.recording.recordUnattached,
     payloadOverrides: overrides,

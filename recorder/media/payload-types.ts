@@ -6,7 +6,8 @@
 import { staticPayloadFormat } from '../rtp/payload-types.js';
 import type { SpoolPayloadType, SpoolStreamInfo } from '../spool/spool-format.js';
 
-export type PayloadKind = 'audio' | 'cn' | 'dtmf';
+/** `red`: RFC 2198 redundancy, whose blocks carry the stream's other payload types. */
+export type PayloadKind = 'audio' | 'cn' | 'dtmf' | 'red';
 
 export interface ResolvedPayload {
   codec: string;
@@ -21,6 +22,7 @@ export function payloadKind(codec: string): PayloadKind {
   const c = codec.toLowerCase();
   if (c === 'cn') return 'cn';
   if (c === 'telephone-event') return 'dtmf';
+  if (c === 'red') return 'red';
   return 'audio';
 }
 

@@ -8,12 +8,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { RecordingInfo } from '../calls/call-record.js';
+import type { CallRecord, RecordingInfo } from '../calls/call-record.js';
 import { listSpools, markFailed, markRendered } from '../spool/spool-directory.js';
 import { readSpoolHeader } from '../spool/spool-reader.js';
 import type { SpoolCallMeta } from '../spool/spool-meta.js';
 import type { RenderOptions } from './render.js';
-import type { WavEncoding } from './wav-writer.js';
+import type { RecordingFormat } from '../../codecs/types.js';
+import type { WavEncoding } from '../../codecs/wav-writer.js';
+import { recordingExtension, recordingTags } from './writers.js';
 
 export const RECOVERED_NOTE = 'recovered after crash';
 
@@ -30,6 +32,9 @@ export interface RecoveredCall {
 
 export interface RecoveryOptions {
   channels?: 1 | 2;
+  /** Default opus. */
+  format?: RecordingFormat;
+  bitrate?: number;
   encoding?: WavEncoding;
 }
 
@@ -46,9 +51,14 @@ export async function recoverSpools(root: string, outDir: string, pool: Renderer
     todo.map(async ({ dir, state }): Promise<RecoveredCall> => {
       const recovered = state === 'open';
       const meta = readSpoolHeader(dir).meta;
-      const render: RenderOptions = { outPath: join(outDir, `${basename(dir)}.wav`), format: 'wav', channels: opts.channels ?? 2 };
+      const format = opts.format ?? 'opus';
+      const render: RenderOptions = { outPath: join(outDir, `${basename(dir)}.${recordingExtension(format)}`), format, channels: opts.channels ?? 2 };
       if (opts.encoding !== undefined) render.encoding = opts.encoding;
+      if (opts.bitrate !== undefined) render.bitrate = opts.bitrate;
       try {
+        // The record as the spool last saw it (a crash may have left it before the call's end).
+        const rec0 = meta.record as Partial<CallRecord> | null;
+        if (rec0 !== null && typeof rec0 === 'object' && typeof rec0.from === 'object' && typeof rec0.to === 'object') render.tags = recordingTags(rec0 as CallRecord);
         const rec = await pool.render(dir, render);
         if (recovered) {
           rec.complete = false;

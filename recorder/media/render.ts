@@ -25,21 +25,29 @@ import type { SpoolPacketView, SpoolStreamInfo } from '../spool/spool-format.js'
 import { readSpoolHeader, scanSpool } from '../spool/spool-reader.js';
 import { createDecoder, prepareDecoders, type AudioDecoder } from './decoder.js';
 import { Mixer } from './mixer.js';
+import { parseRed } from '../rtp/red.js';
 import { resolvePayload, streamLabel, type ResolvedPayload } from './payload-types.js';
-import { resampleLinear } from './resample.js';
+import { StreamPlacer } from './stream-placer.js';
+import { prepareWriter } from './writers.js';
 import { StreamTimeline } from './timeline.js';
 import { DTMF_DIGITS, NoiseSource, comfortNoiseAmplitude, dtmfAmplitude, dtmfTone } from './tones.js';
-import { WavWriter, type WavEncoding } from './wav-writer.js';
+import type { RecordingFormat, RecordingWriter, WriterFactory } from '../../codecs/types.js';
+import type { WavEncoding } from '../../codecs/wav-writer.js';
 
 export interface RenderOptions {
   outPath: string;
-  format: 'wav';
+  /** Opus (Ogg), MP3 or WAV. */
+  format: RecordingFormat;
   /** 1: every stream summed; 2: each stream on its `channel` (0 caller left, 1 callee right). */
   channels: 1 | 2;
   /** Default: the highest rate among the decoders used (8000 for G.711). */
   sampleRate?: number;
   /** WAV sample format (default pcm16); mulaw/alaw write G.711 WAV (format tags 7/6). */
   encoding?: WavEncoding;
+  /** Encoder bit rate (bit/s) for Opus and MP3; the writer's default for speech when absent. */
+  bitrate?: number;
+  /** Tags written into the file where the format has them (OpusTags, ID3). */
+  tags?: Record<string, string>;
   /** A timestamp jump that disagrees with capture time by more than this re-anchors (default 1000 ms). */
   reanchorThresholdMs?: number;
   /** How long a packet may wait for an earlier one (default 500 ms of capture time). */
@@ -89,7 +97,7 @@ class StreamClock {
     let rate: number;
     // Telephone events and CN share the audio's timestamp clock (RFC 4733 §2.1, RFC 3389 §4),
     // whatever rate the SDP gave them.
-    if (pl !== null && pl.kind === 'audio') rate = this.audioRate = pl.clockRate;
+    if (pl !== null && (pl.kind === 'audio' || pl.kind === 'red')) rate = this.audioRate = pl.clockRate;
     else rate = this.audioRate || (pl?.clockRate ?? 8000);
     const tl = this.timelineFor(rate);
     this.timeline = tl;
@@ -145,6 +153,8 @@ interface StreamStats {
   unsupported: Set<string>;
   firstPos: number;
   seqRestarts: number;
+  /** Lost packets whose audio came from RFC 2198 redundancy. */
+  redRecovered: number;
 }
 
 /** Render state of one stream (pass 2). */
@@ -160,6 +170,8 @@ class StreamRender {
   private readonly seen = new Float64Array(1024).fill(-1);
   nextSeq: number | null = null;
   decoders = new Map<number, AudioDecoder | null>();
+  /** Decoded audio → output rate and time line (set by the render, which owns the mixer). */
+  placer: StreamPlacer | null = null;
   prevEnd: number | null = null;
   cnSincePrev = false;
   lastAudioTs: number | null = null;
@@ -182,6 +194,7 @@ class StreamRender {
     unsupported: new Set(),
     firstPos: Number.POSITIVE_INFINITY,
     seqRestarts: 0,
+    redRecovered: 0,
   };
 
   constructor(index: number, info: SpoolStreamInfo, channel: number, threshold: number) {
@@ -276,7 +289,13 @@ function timingPass(dir: string, threshold: number): TimingPass {
       t0 ??= p.captureSec;
       packets++;
       c.classify(info, p, captureSeconds(p, t0));
-      const pl = c.payload;
+      let pl = c.payload;
+      if (pl?.kind === 'red') {
+        // The output rate follows the codec inside the redundancy (the primary block's).
+        const blocks = parseRed(p.buf, p.off, p.len);
+        const primary = blocks?.[blocks.length - 1];
+        pl = primary === undefined ? null : resolvePayload(info.payloads, primary.pt);
+      }
       if (pl !== null && pl.kind === 'audio') {
         const key = `${pl.codec}/${pl.clockRate}/${pl.channels}/${pl.fmtp}`;
         if (!rateSeen.has(key)) {
@@ -302,28 +321,35 @@ function timingPass(dir: string, threshold: number): TimingPass {
  */
 export async function renderRecording(spoolDir: string, opts: RenderOptions): Promise<RecordingInfo> {
   await prepareDecoders();
-  return renderSync(spoolDir, opts);
+  const writer = await prepareWriter(opts.format);
+  return renderSync(spoolDir, opts, writer);
 }
 
-function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
-  if (opts.format !== 'wav') throw new Error(`format ${String(opts.format)} is not supported yet`);
+function renderSync(spoolDir: string, opts: RenderOptions, writerFactory: WriterFactory): RecordingInfo {
   const threshold = (opts.reanchorThresholdMs ?? 1000) / 1000;
   const jitterSec = (opts.jitterWindowMs ?? 500) / 1000;
   const head = readSpoolHeader(spoolDir);
   const timing = timingPass(spoolDir, threshold);
-  const rate = opts.sampleRate ?? timing.sampleRate;
+  // The mix runs at the format's rate for the call (Opus and MP3 take only some rates).
+  const baseRate = opts.sampleRate ?? timing.sampleRate;
+  const rate = writerFactory.rateFor?.(baseRate) ?? baseRate;
   const channels = opts.channels;
   const { t0, callStart } = timing;
 
   const tmp = `${opts.outPath}.part`;
-  const wav = new WavWriter(tmp, { sampleRate: rate, channels, encoding: opts.encoding ?? 'pcm16' });
+  const out: RecordingWriter = writerFactory.create(tmp, {
+    sampleRate: rate,
+    channels,
+    encoding: opts.encoding ?? 'pcm16',
+    ...(opts.bitrate !== undefined ? { bitrate: opts.bitrate } : {}),
+    ...(opts.tags !== undefined ? { tags: opts.tags } : {}),
+  });
   const lagFrames = Math.round((jitterSec + threshold + 1) * rate);
   const maxFrames = Math.round((opts.maxDurationSec ?? 12 * 3600) * rate);
   let beyond = 0;
-  const mixer = new Mixer(channels, rate, lagFrames + 30 * rate, (pcm, n) => wav.write(pcm, 0, n));
+  const mixer = new Mixer(channels, rate, lagFrames + 30 * rate, (pcm, n) => out.write(pcm, n));
   const renders: (StreamRender | undefined)[] = [];
   const scratch = new Int16Array(SCRATCH);
-  const resampled = new Int16Array(SCRATCH);
   let maxEnd = 0;
   let lastCheck = Number.NEGATIVE_INFINITY;
 
@@ -340,6 +366,13 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
   mixer.beforeWrite = (_start, end) => {
     for (const s of renders) {
       if (s === undefined) continue;
+      // A resampler segment that ends inside this block will not continue (the next packet would
+      // have arrived within the render's lag): its filter tail goes out before the block does.
+      const placer = s.placer;
+      if (placer !== null) {
+        const segEnd = placer.segmentEnd;
+        if (segEnd !== null && segEnd < end) placer.flush();
+      }
       if (s.dtmf.active) renderDtmf(s, end - s.dtmf.pos);
       if (s.cn.active && s.cn.filledTo < end) fillCn(s, end);
     }
@@ -377,21 +410,20 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
       endAudio(s, e.pos, e.pos + frames);
       return;
     }
-    // Concealment first: a stateful decoder must conceal before it decodes the next packet.
+    const placer = (s.placer ??= new StreamPlacer(rate, (pos, src, n) => place(s, pos, src, n), 1 << 15));
+    // Concealment first: a stateful decoder must conceal before it decodes the next packet. The
+    // packet after the loss goes along: codecs with in-band FEC (Opus) rebuild the lost frame from it.
     if (lost > 0 && dec.conceal !== undefined && s.prevEnd !== null && e.pos > s.prevEnd && e.pos - s.prevEnd <= MAX_CONCEAL_SEC * rate) {
-      const want = Math.min(SCRATCH, Math.round(((e.pos - s.prevEnd) * dec.sampleRate) / rate));
-      const c = dec.conceal(want, scratch);
-      const m = Math.min(resampleLinear(scratch, c, dec.sampleRate, rate, resampled), e.pos - s.prevEnd);
-      mixer.add(s.channel, s.prevEnd, resampled, 0, m);
-      st.concealedFrames += m;
+      const want = Math.min(SCRATCH, Math.floor(((e.pos - s.prevEnd) * dec.sampleRate) / rate));
+      const c = dec.conceal(want, scratch, e.data);
+      if (c > 0) st.concealedFrames += placer.place(s.prevEnd, scratch, c, dec.sampleRate);
     }
     const n = dec.decode(e.data, 0, e.data.length, scratch);
     if (n === 0) {
       st.decodeErrors++;
       return;
     }
-    const m = resampleLinear(scratch, n, dec.sampleRate, rate, resampled);
-    place(s, e.pos, resampled, m);
+    const m = placer.place(e.pos, scratch, n, dec.sampleRate);
     endAudio(s, e.pos, e.pos + m);
     // Audio inside a pending tone replaces it; the tone may go on after this packet.
     const d = s.dtmf;
@@ -461,6 +493,44 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     if (e.pos > maxEnd) maxEnd = e.pos;
   };
 
+  /**
+   * RFC 2198: the redundant blocks stand in for lost packets (those newer than the last audio
+   * played), then the primary block plays as the packet itself.
+   */
+  const processRed = (s: StreamRender, e: Pending, lost: number): void => {
+    const blocks = parseRed(e.data, 0, e.data.length);
+    if (blocks === null || blocks.length === 0) {
+      s.stats.decodeErrors++;
+      return;
+    }
+    let left = lost;
+    for (const b of blocks) {
+      const tsExt = e.tsExt - b.tsOffset;
+      if (!b.primary && (left === 0 || (s.lastAudioTs !== null && tsExt <= s.lastAudioTs))) continue;
+      if (b.len === 0) continue;
+      const inner: Pending = {
+        ...e,
+        pt: b.pt,
+        payload: resolvePayload(s.info.payloads, b.pt),
+        data: e.data.subarray(b.off, b.off + b.len),
+        tsExt,
+        pos: e.pos - Math.round((b.tsOffset * rate) / e.rate),
+        eventDuration: 0,
+      };
+      // An RFC 4733 event inside RED carries its own duration (bytes 2–3).
+      if (inner.payload?.kind === 'dtmf' && b.len >= 4) inner.eventDuration = (e.data[b.off + 2]! << 8) | e.data[b.off + 3]!;
+      if (inner.payload?.kind === 'red') {
+        s.stats.decodeErrors++; // RED inside RED is not a thing (RFC 2198 §3)
+        continue;
+      }
+      if (!b.primary) {
+        s.stats.redRecovered++;
+        left--;
+      }
+      dispatch(s, inner, b.primary ? left : 0);
+    }
+  };
+
   const process = (s: StreamRender, e: Pending): void => {
     let lost = 0;
     if (s.nextSeq !== null && e.ext > s.nextSeq) {
@@ -468,6 +538,11 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
       s.stats.lost += lost;
     }
     s.nextSeq = e.ext + 1;
+    if (e.payload?.kind === 'red') processRed(s, e, lost);
+    else dispatch(s, e, lost);
+  };
+
+  const dispatch = (s: StreamRender, e: Pending, lost: number): void => {
     // Comfort noise runs until the stream's next packet, whatever it is; a tone until the
     // next packet that is not part of its event.
     if (s.cn.active) fillCn(s, e.pos);
@@ -481,7 +556,7 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     else {
       s.cn.active = false;
       if (pl.kind === 'dtmf') processDtmf(s, e);
-      else processAudio(s, e, pl, lost);
+      else if (pl.kind === 'audio') processAudio(s, e, pl, lost);
     }
   };
 
@@ -560,13 +635,14 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
       },
     });
     for (const r of renders) if (r !== undefined) release(r, Number.POSITIVE_INFINITY);
+    for (const r of renders) r?.placer?.flush();
     mixer.finish(Math.min(maxEnd, maxFrames));
     for (const r of renders) r?.freeDecoders();
-    wav.close();
+    out.close();
     renameSync(tmp, opts.outPath);
   } catch (e) {
     try {
-      wav.close();
+      out.close();
     } catch {
       // the original error matters more
     }
@@ -587,10 +663,10 @@ function renderSync(spoolDir: string, opts: RenderOptions): RecordingInfo {
     timing.packets > 0;
   return {
     path: opts.outPath,
-    format: 'wav',
+    format: opts.format,
     channels,
     sampleRate: rate,
-    durationMs: Math.round((wav.frames * 1000) / rate),
+    durationMs: Math.round((out.frames * 1000) / rate),
     sha256: sha256File(opts.outPath),
     complete,
     notes,
@@ -622,6 +698,7 @@ function buildNotes(
     if (st.duplicates > 0) notes.push(`${l}: ${st.duplicates} duplicate packets ignored`);
     if (st.late > 0) notes.push(`${l}: ${st.late} packets arrived too late to place`);
     if (st.gaps > 0) notes.push(`${l}: ${st.gaps} gaps over ${GAP_REPORT_SEC} s (${sec(st.gapFrames)} s) filled with silence`);
+    if (st.redRecovered > 0) notes.push(`${l}: ${st.redRecovered} lost packets recovered from redundancy (RFC 2198)`);
     if (st.concealedFrames > 0) notes.push(`${l}: ${sec(st.concealedFrames)} s of loss concealed`);
     if (st.decodeErrors > 0) notes.push(`${l}: ${st.decodeErrors} packets could not be decoded`);
     if (st.cnPackets > 0) notes.push(`${l}: comfort noise (${st.cnPackets} SID packets)`);

@@ -24,6 +24,7 @@ export class ConfigError extends Error {
 
 export const RECORDING_FORMATS = ['wav', 'opus', 'mp3'] as const;
 export type RecordingFormat = (typeof RECORDING_FORMATS)[number];
+export const isRecordingFormat = (s: string): s is RecordingFormat => (RECORDING_FORMATS as readonly string[]).includes(s);
 export const CHANNEL_MODES = ['dual', 'mono'] as const;
 export type ChannelMode = (typeof CHANNEL_MODES)[number];
 
@@ -66,7 +67,10 @@ export interface RecorderConfig {
   sip: { ports: number[] };
   users: UserConfig[];
   recording: {
+    /** Default opus (Ogg Opus, RFC 7845). */
     format: RecordingFormat;
+    /** Encoder bit rate for opus/mp3 in bit/s; null: the writer's default for speech. */
+    bitrate: number | null;
     channels: ChannelMode;
     /** Record RTP that no signaling explains. */
     recordUnattached: boolean;
@@ -126,9 +130,11 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
   const users = c.field(top, 'users', '', [], (v, p) => c.array(v, p, (item, ip) => c.user(item, ip)));
   c.usersDistinct(users);
 
-  const rec = c.section(top, 'recording', '', ['format', 'channels', 'recordUnattached', 'payloadTypes']);
+  const rec = c.section(top, 'recording', '', ['format', 'bitrate', 'channels', 'recordUnattached', 'payloadTypes']);
   const recording: RecorderConfig['recording'] = {
-    format: c.field(rec, 'format', 'recording', 'wav', (v, p) => c.oneOf(v, p, RECORDING_FORMATS)),
+    format: c.field(rec, 'format', 'recording', 'opus', (v, p) => c.oneOf(v, p, RECORDING_FORMATS)),
+    // Opus spans 6–510 kbit/s (RFC 6716 §2.1.1); MP3 8–320 kbit/s: the writer clamps to its range.
+    bitrate: c.field<number | null>(rec, 'bitrate', 'recording', null, (v, p) => c.int(v, p, 6000, 510000)),
     channels: c.field(rec, 'channels', 'recording', 'dual', (v, p) => c.oneOf(v, p, CHANNEL_MODES)),
     recordUnattached: c.field(rec, 'recordUnattached', 'recording', false, (v, p) => c.bool(v, p)),
     payloadTypes: c.field(rec, 'payloadTypes', 'recording', {}, (v, p) => c.payloadTypes(v, p)),

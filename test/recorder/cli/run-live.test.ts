@@ -17,7 +17,7 @@ const base = 30000 + (process.pid % 500) * 10;
 const PORTS = { callerSip: base, calleeSip: base + 2, callerRtp: base + 4, calleeRtp: base + 6 };
 
 function startRecorder(out: string): { child: ChildProcess; ready: Promise<number>; log: () => string } {
-  const child = spawn('bin/recorder', ['run', '--iface', 'lo', '--filter', `udp and portrange ${base}-${base + 9}`, '--out', out, '--metrics', `${LO}:0`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('bin/recorder', ['run', '--iface', 'lo', '--filter', `udp and portrange ${base}-${base + 9}`, '--out', out, '--format', 'wav', '--metrics', `${LO}:0`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const ready = new Promise<number>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -132,7 +132,7 @@ describe('recorder run (live on lo, through the libpcap addon)', { timeout: 90_0
 
     dump.kill('SIGINT');
     await exited(dump);
-    const r = spawnSync('bin/recorder', ['replay', pcap, '--out', join(out, 'replayed'), '--json'], { encoding: 'utf8' });
+    const r = spawnSync('bin/recorder', ['replay', pcap, '--out', join(out, 'replayed'), '--format', 'wav', '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const replayed = (JSON.parse(r.stdout) as { calls: CallRecord[] }).calls;
     assert.equal(replayed.length, 1);

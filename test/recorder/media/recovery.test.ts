@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { Counters } from '../../../recorder/core/counters.js';
-import { ULAW_TO_LINEAR } from '../../../recorder/media/g711.js';
+import { ULAW_TO_LINEAR } from '../../../codecs/g711.js';
 import { MediaJobPool } from '../../../recorder/media/job-pool.js';
 import { RECOVERED_NOTE, recoverSpools } from '../../../recorder/media/recovery.js';
 import { renderRecording } from '../../../recorder/media/render.js';
@@ -51,7 +51,7 @@ describe('crash recovery', () => {
 
     const pool = new MediaJobPool(1);
     try {
-      const results = await recoverSpools(root, out, pool);
+      const results = await recoverSpools(root, out, pool, { format: 'wav' });
       assert.equal(results.length, 1);
       const r = results[0]!;
       assert.equal(r.recovered, true);
@@ -80,7 +80,7 @@ describe('crash recovery', () => {
       const meta = readMeta(dirs[0]!)!;
       assert.equal(meta.recovered, true);
       assert.equal(meta.recording?.sha256, rec.sha256);
-      assert.deepEqual(await recoverSpools(root, out, pool), []);
+      assert.deepEqual(await recoverSpools(root, out, pool, { format: 'wav' }), []);
     } finally {
       await pool.close();
     }
@@ -90,7 +90,7 @@ describe('crash recovery', () => {
     const root = tmp('late');
     const out = tmp('late-out');
     await writeSpool(root, 'closed-call', [{ info: streamInfo(1, 'caller', 0), packets: g711Stream({ count: 20 }) }]);
-    const results = await recoverSpools(root, out, { render: renderRecording });
+    const results = await recoverSpools(root, out, { render: renderRecording }, { format: 'wav' });
     assert.equal(results.length, 1);
     assert.equal(results[0]!.recovered, false);
     assert.equal(results[0]!.recording!.complete, true);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ULAW_TO_LINEAR } from '../../../recorder/media/g711.js';
+import { ULAW_TO_LINEAR } from '../../../codecs/g711.js';
 import { renderRecording, type RenderOptions } from '../../../recorder/media/render.js';
 import { prng } from '../../support/random.js';
+import { redPayload } from '../../support/rtp-payloads.js';
 import { CN, PCMU, T0, g711Stream, streamInfo, tmp, writeSpool, type AppendOrder, type TestPacket, type TestStream } from '../spool/spool-helpers.js';
 import { channel, goertzel, readWav, rms, soxi } from './media-helpers.js';
 
@@ -308,5 +309,32 @@ describe('renderRecording: speed', () => {
     t.diagnostic(`10-min 2-party G.711 render: ${ms.toFixed(0)} ms, ${x.toFixed(0)}× real time, RSS growth ${rssGrowth.toFixed(1)} MiB`);
     assert.equal(info.durationMs, minutes * 60 * 1000 + 300);
     assert.ok(x > 50, `${x.toFixed(0)}× real time`);
+  });
+});
+
+describe('renderRecording: RFC 2198 redundancy', () => {
+  const RED = { pt: 99, codec: 'red', clockRate: 8000, channels: 1 };
+  /** Each packet i carries packet i−1 as a redundant block (offset 160) and itself as primary. */
+  const redStream = (pk: TestPacket[]): TestPacket[] =>
+    pk.map((p, i) => {
+      const prev = pk[i - 1];
+      const red = prev === undefined ? redPayload([], [0, p.payload]) : redPayload([[0, 160, prev.payload]], [0, p.payload]);
+      return { ...p, pt: 99, payload: red };
+    });
+
+  it('a lost packet is played from the next packet’s redundant copy: the file equals the lossless one', async () => {
+    const pk = g711Stream({ count: 50, code });
+    const sent = redStream(pk).filter((_, i) => i !== 20 && i !== 35);
+    const { info, wav } = await render([{ info: streamInfo(0x1111, 'caller', 0, [PCMU, RED]), packets: sent }], { channels: 1 });
+    assert.deepEqual(wav.samples, decode(pk));
+    assert.ok(info.notes.includes('caller ssrc 0x00001111: 2 lost packets recovered from redundancy (RFC 2198)'), info.notes.join('; '));
+    assert.ok(info.notes.some((n) => /2 of 50 packets lost/.test(n)));
+  });
+
+  it('without loss the redundant blocks are ignored (no audio doubled)', async () => {
+    const pk = g711Stream({ count: 30, code });
+    const { wav, info } = await render([{ info: streamInfo(0x1111, 'caller', 0, [PCMU, RED]), packets: redStream(pk) }], { channels: 1 });
+    assert.deepEqual(wav.samples, decode(pk));
+    assert.ok(!info.notes.some((n) => /redundancy/.test(n)));
   });
 });

@@ -43,7 +43,7 @@ describe('config: defaults', () => {
       inputs: { interfaces: [] },
       sip: { ports: [5060, 5061, 5080] },
       users: [],
-      recording: { format: 'wav', channels: 'dual', recordUnattached: false, payloadTypes: {} },
+      recording: { format: 'opus', bitrate: null, channels: 'dual', recordUnattached: false, payloadTypes: {} },
       storage: { dataDir: './data', spoolDir: 'data/spool', recordingsDir: 'data/recordings', indexDir: 'data/index' },
       timeouts: { setupSec: 300, mediaSec: 120, holdSec: 7200, orphanRtpSec: 60, maxCallSec: 14400 },
       metrics: { listen: '127.0.0.1:9091' },

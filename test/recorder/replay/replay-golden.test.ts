@@ -11,7 +11,7 @@ import { readWav } from '../../support/wav.js';
 
 export function replay(files: string[], ...args: string[]): ReplaySummary {
   const out = mkdtempSync(join(tmpdir(), 'replay-'));
-  const r = spawnSync('bin/recorder', ['replay', ...files, '--out', out, '--json', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('bin/recorder', ['replay', ...files, '--out', out, '--format', 'wav', '--json', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as ReplaySummary;
 }

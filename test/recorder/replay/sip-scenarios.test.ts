@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sip-scenarios-'));
 function replayScenario(name: string, sc: CallScenario, ...args: string[]): ReplaySummary {
   const file = join(dir, `${name}.pcap`);
   writePcap(file, sc.sorted(), { linkType: LinkType.Ethernet, nanosecond: true });
-  const r = spawnSync('bin/recorder', ['replay', file, '--out', join(dir, name), '--json', ...args], { encoding: 'utf8' });
+  const r = spawnSync('bin/recorder', ['replay', file, '--out', join(dir, name), '--format', 'wav', '--json', ...args], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as ReplaySummary;
 }

@@ -13,6 +13,7 @@
  *
  * Decoding is a 256-entry table lookup; the tests compare both tables with sox for every code.
  */
+import type { AudioDecoder, DecoderFactory } from './types.js';
 
 function ulawToLinear(code: number): number {
   const u = ~code & 0xff;
@@ -104,3 +105,27 @@ export function encodeG711(law: 'mulaw' | 'alaw', src: Int16Array, off: number, 
   const t = law === 'mulaw' ? (ulawEnc ??= encTable(linearToUlaw)) : (alawEnc ??= encTable(linearToAlaw));
   for (let i = 0; i < len; i++) dst[dstOff + i] = t[src[off + i]! & 0xffff]!;
 }
+
+class G711Decoder implements AudioDecoder {
+  readonly sampleRate: number;
+  constructor(
+    private readonly lut: Int16Array,
+    clockRate: number,
+  ) {
+    this.sampleRate = clockRate;
+  }
+  decode(payload: Uint8Array, off: number, len: number, out: Int16Array): number {
+    const n = Math.min(len, out.length);
+    decodeG711(this.lut, payload, off, n, out, 0);
+    return n;
+  }
+}
+
+/** PCMU/PCMA (RFC 3551 §4.5.14): one byte per sample, any number of samples per packet. */
+export const G711_DECODER: DecoderFactory = {
+  names: ['pcmu', 'pcma'],
+  create(codec, clockRate, channels) {
+    if (channels !== 1) return null;
+    return new G711Decoder(codec === 'pcmu' ? ULAW_TO_LINEAR : ALAW_TO_LINEAR, clockRate > 0 ? clockRate : 8000);
+  },
+};

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ALAW_TO_LINEAR, ULAW_TO_LINEAR, encodeAlaw, encodeUlaw } from '../../../recorder/media/g711.js';
-import { WavWriter } from '../../../recorder/media/wav-writer.js';
-import { prng } from '../../support/random.js';
-import { tmp } from '../spool/spool-helpers.js';
-import { readWav, sox, soxi } from './media-helpers.js';
+import { ALAW_TO_LINEAR, ULAW_TO_LINEAR, encodeAlaw, encodeUlaw } from '../../codecs/g711.js';
+import { WavWriter } from '../../codecs/wav-writer.js';
+import { prng } from '../support/random.js';
+import { tmp } from '../recorder/spool/spool-helpers.js';
+import { readWav, sox, soxi } from '../recorder/media/media-helpers.js';
 
 function samples(n: number, seed: number): Int16Array {
   const rnd = prng(seed);
@@ -21,7 +21,7 @@ describe('WavWriter', () => {
     const w = new WavWriter(path, { sampleRate: 8000, channels: 2 });
     for (let at = 0; at < x.length; ) {
       const n = Math.min(x.length - at, 2 * (1 + ((at * 7919) % 40000)));
-      w.write(x, at, n);
+      w.write(x, n, at);
       at += n;
     }
     w.close();
@@ -52,7 +52,7 @@ describe('WavWriter', () => {
       const path = join(dir, 'g.wav');
       const x = samples(8001, 2);
       const w = new WavWriter(path, { sampleRate: 8000, channels: 1, encoding });
-      w.write(x, 0, x.length);
+      w.write(x, x.length);
       w.close();
       const wav = readWav(path);
       assert.equal(wav.tag, tag);

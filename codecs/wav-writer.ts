@@ -18,6 +18,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { encodeG711 } from './g711.js';
+import type { RecordingWriter, WriterFactory } from './types.js';
 
 export type WavEncoding = 'pcm16' | 'mulaw' | 'alaw';
 
@@ -32,7 +33,7 @@ const TAG = { pcm16: 1, alaw: 6, mulaw: 7 } as const;
 const STAGING = 64 * 1024;
 const U32_MAX = 0xffffffff;
 
-export class WavWriter {
+export class WavWriter implements RecordingWriter {
   readonly sampleRate: number;
   readonly channels: number;
   readonly encoding: WavEncoding;
@@ -61,7 +62,7 @@ export class WavWriter {
   }
 
   /** Appends `count` interleaved samples from `src[off…]` (count is a multiple of channels). */
-  write(src: Int16Array, off: number, count: number): void {
+  write(src: Int16Array, count: number, off = 0): void {
     const bps = this.bytesPerSample;
     let i = 0;
     while (i < count) {
@@ -145,3 +146,10 @@ export class WavWriter {
     return h;
   }
 }
+
+/** WAV output: PCM16 by default, G.711 WAV when `encoding` asks for it. */
+export const WAV_WRITER: WriterFactory = {
+  format: 'wav',
+  extension: 'wav',
+  create: (path, opts) => new WavWriter(path, { sampleRate: opts.sampleRate, channels: opts.channels, encoding: opts.encoding ?? 'pcm16' }),
+};

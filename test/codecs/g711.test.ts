@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ALAW_TO_LINEAR, ULAW_TO_LINEAR, encodeAlaw, encodeUlaw } from '../../../recorder/media/g711.js';
-import { tmp } from '../spool/spool-helpers.js';
-import { sox } from './media-helpers.js';
+import { ALAW_TO_LINEAR, ULAW_TO_LINEAR, encodeAlaw, encodeUlaw } from '../../codecs/g711.js';
+import { tmp } from '../recorder/spool/spool-helpers.js';
+import { sox } from '../recorder/media/media-helpers.js';
 
 /** sox's decode of all 256 codes of a law, as int16. */
 function soxDecode(law: 'mu-law' | 'a-law'): Int16Array {
