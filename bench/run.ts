@@ -1,5 +1,6 @@
 import { cpus, totalmem } from 'node:os';
 import { benchConcurrentCalls } from './concurrent-calls.js';
+import { benchMediaJob } from './media-job.js';
 import { benchPacketPath } from './packet-path.js';
 
 /** `npm run bench`: prints figures beside reference runs on the same machine, as ratios. */
@@ -35,5 +36,17 @@ for (const n of sizes) {
   const r = await benchConcurrentCalls(n, seconds);
   console.log(
     `| ${fmt(r.calls)} | ${fmt(r.packets)} | ${r.processSeconds.toFixed(2)} | ${fmt(r.packetsPerSec)} | ${fmt(r.callsPerSec)} | ${r.realtime.toFixed(1)} | ${fmt(r.peakActive)} | ${r.rssPerCallKiB.toFixed(1)} | ${r.heapPerCallKiB.toFixed(1)} | ${r.endToEndSeconds.toFixed(2)} | ${r.tsharkSeconds.toFixed(2)} | ${(r.tsharkSeconds / r.processSeconds).toFixed(1)} |`,
+  );
+}
+
+// Media job (codecs issue): a 10-minute G.711 call to each format, and its pieces.
+const callSec = Number(process.env['BENCH_MEDIA_SECONDS'] ?? 600);
+console.log(`\n## Media job: ${callSec} s two-party G.711 call, one thread\n`);
+console.log('| job | seconds | × realtime | ffmpeg -threads 1 s | ours ÷ ffmpeg time | file bytes |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const r of await benchMediaJob(callSec)) {
+  const ff = r.ffmpegSeconds;
+  console.log(
+    `| ${r.name} | ${r.seconds.toFixed(3)} | ${fmt(r.realtime)} | ${ff === undefined ? '' : ff.toFixed(3)} | ${ff === undefined ? '' : (r.seconds / ff).toFixed(2)} | ${r.bytes === undefined ? '' : fmt(r.bytes)} |`,
   );
 }

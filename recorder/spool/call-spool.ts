@@ -1,10 +1,12 @@
 /**
- * The writer of one call's spool. `append` copies a packet into the call's buffer (no I/O, no
- * allocation once the buffer has grown); the buffer reaches the disk in one write when it is
- * full or when the flusher finds it a flush interval old, so a G.711 call costs about one
- * write(2) a second whatever its packet rate. fsync runs at most once per fsync interval, in
- * the FsyncBatcher's worker thread, so a slow disk never blocks the capture thread on
- * durability.
+ * The writer of one call's spool. `append` copies a packet into the call's current chunk (8 KiB
+ * buffers from a shared pool: no allocation in steady state, and memory grows with what is
+ * buffered, not by doubling); the chunks reach the disk as one batch when they hold the
+ * buffer cap or when the flusher finds them a flush interval old, so a G.711 call costs about
+ * one writev(2) a second whatever its packet rate. In `worker` mode (the recorder's) the batch
+ * is sealed (CRCs) and written by the SpoolWriter's thread; in `sync` mode, here. fsync runs at
+ * most once per fsync interval, in the FsyncBatcher's worker thread, so a slow disk never
+ * blocks the capture thread on durability.
  *
  * Crash model: a batch written with write(2) is in the page cache and survives kill -9 of the
  * recorder; an fsynced batch also survives power loss. Either way the reader keeps every
@@ -14,6 +16,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Counters } from '../core/counters.js';
 import {
+  FILE_HEADER_LEN,
   MAX_PAYLOAD,
   MAX_BODY,
   RECORD_OVERHEAD,
@@ -23,6 +26,7 @@ import {
   writeStreamRecord,
   type SpoolStreamInfo,
 } from './spool-format.js';
+import { CHUNK_BYTES, returnChunks, takeChunk, writeBatchSync, type SpoolWriter, type WriteBatch, type WriteResult } from './spool-writer.js';
 import { newMetaFile, writeMeta, writeMetaSync, type SpoolCallMeta } from './spool-meta.js';
 
 const closeAsync = promisify(fs.close);
@@ -31,6 +35,8 @@ export interface ResolvedSpoolOptions {
   flushIntervalMs: number;
   fsyncIntervalMs: number;
   maxBufferBytes: number;
+  /** `worker`: batches are written by the SpoolWriter's thread; `sync`: on the caller's. */
+  io: 'worker' | 'sync';
 }
 
 /** What a CallSpool needs from its SpoolDirectory (kept narrow to avoid an import cycle). */
@@ -43,10 +49,12 @@ export interface SpoolHost {
   readonly root: string;
   /** fsync `fd`, then `dirs` (batched off the capture thread); false when it failed. */
   sync(fd: number, dirs: string[]): Promise<boolean>;
+  /** The batch writer of `worker` mode. */
+  readonly writer: SpoolWriter;
   released(spool: CallSpool): void;
 }
 
-const INITIAL_BUFFER = 8 * 1024;
+let nextSid = 1;
 
 type WriterState = 'open' | 'closing' | 'closed';
 
@@ -54,19 +62,24 @@ export class CallSpool {
   readonly dir: string;
   private readonly host: SpoolHost;
   private readonly fd: number;
+  private readonly sid = nextSid++;
+  /** Filled chunks of the current batch, their used lengths, and the chunk being filled. */
+  private chunks: Buffer[] = [];
+  private lens: number[] = [];
   private buf: Buffer;
   private used: number;
-  /** Records (and of them packets) in the buffer. */
+  private batchBytes = 0;
+  /** Records (and of them packets) in the batch. */
   private bufferedRecords = 0;
   private bufferedPackets = 0;
   /** Where the next batch goes (positional writes, so a failed batch can be cut off cleanly). */
   private filePos = 0;
+  /** Bumped when a batch fails: batches sent before we knew are dropped by the writer. */
+  private epoch = 0;
   private headerPending = true;
   private streamCount = 0;
   /** Latest STREAM record body per stream, to write again if the batch holding it fails. */
   private readonly streamJson: Buffer[] = [];
-  /** Streams whose latest STREAM record is still in the buffer. */
-  private readonly streamsBuffered = new Set<number>();
   private meta: SpoolCallMeta;
   private lost = 0;
   private state: WriterState = 'open';
@@ -76,6 +89,8 @@ export class CallSpool {
   private syncing: Promise<void> | null = null;
   private dirsSynced = false;
   private closing: Promise<void> | null = null;
+  /** Batches handed to the writer and not answered yet. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   /** Use SpoolDirectory.open. */
   constructor(host: SpoolHost, dir: string, fd: number, meta: SpoolCallMeta) {
@@ -83,9 +98,8 @@ export class CallSpool {
     this.dir = dir;
     this.fd = fd;
     this.meta = meta;
-    this.buf = Buffer.allocUnsafe(Math.min(INITIAL_BUFFER, host.options.maxBufferBytes));
-    // The file header rides in the first batch, so opening a call costs no write to this file.
-    this.used = writeFileHeader(this.buf, 0);
+    this.buf = takeChunk();
+    this.used = 0;
     const now = host.now();
     this.lastFlushAt = now;
     this.lastFsyncAt = now;
@@ -130,15 +144,16 @@ export class CallSpool {
 
   private bufferStream(index: number): void {
     const json = this.streamJson[index]!;
-    this.reserve(RECORD_OVERHEAD + 2 + json.length);
+    const need = RECORD_OVERHEAD + 2 + json.length;
+    this.reserve(need);
     this.used = writeStreamRecord(this.buf, this.used, index, json);
+    this.batchBytes += need;
     this.bufferedRecords++;
-    this.streamsBuffered.add(index);
   }
 
   /**
-   * Appends one RTP packet's payload. Hot path: no allocation once the buffer has grown, no
-   * I/O unless the buffer is full. Never throws on data; problems are counted.
+   * Appends one RTP packet's payload. Hot path: no allocation in steady state, no I/O unless
+   * the batch is full. Never throws on data; problems are counted.
    */
   append(
     stream: number,
@@ -166,34 +181,26 @@ export class CallSpool {
       this.lost++;
       return;
     }
-    this.reserve(packetRecordSize(len));
+    const need = packetRecordSize(len);
+    this.reserve(need);
     this.used = writePacketRecord(this.buf, this.used, stream, seq, ts, marker, pt, captureSec, captureNsec, payload, off, len);
+    this.batchBytes += need;
     this.bufferedRecords++;
     // Counted into spool.packets per flush, not per packet: a Map update per packet showed in profiles.
     this.bufferedPackets++;
-    if (this.used >= this.host.options.maxBufferBytes) this.flush();
+    if (this.batchBytes >= this.host.options.maxBufferBytes) this.flush();
   }
 
-  /** Makes room for `need` more bytes: grow up to the cap, else flush first. */
+  /** Makes room for a record of `need` bytes: records never straddle chunks. */
   private reserve(need: number): void {
     if (this.used + need <= this.buf.length) return;
-    const cap = this.host.options.maxBufferBytes;
-    if (this.buf.length < cap) {
-      const size = Math.min(cap, Math.max(this.buf.length * 2, this.used + need));
-      if (this.used + need <= size) {
-        this.grow(size);
-        return;
-      }
-    }
-    this.flush();
-    // A record larger than the cap (a jumbo payload) gets a one-off larger buffer.
-    if (this.used + need > this.buf.length) this.grow(this.used + need);
-  }
-
-  private grow(size: number): void {
-    const b = Buffer.allocUnsafe(size);
-    this.buf.copy(b, 0, 0, this.used);
-    this.buf = b;
+    if (this.used > 0) {
+      this.chunks.push(this.buf);
+      this.lens.push(this.used);
+    } else returnChunks([this.buf]);
+    // A record larger than a chunk (a jumbo payload) gets a buffer of its own.
+    this.buf = need <= CHUNK_BYTES ? takeChunk() : Buffer.allocUnsafeSlow(need);
+    this.used = 0;
   }
 
   /** True when records wait in memory. */
@@ -202,49 +209,120 @@ export class CallSpool {
   }
 
   /**
-   * Writes the buffered records with one positional write (more only if the kernel writes
-   * short). On a write error the batch is cut off the file again and its packets are counted
-   * lost: memory stays bounded when the disk is full. Stream infos in the failed batch are
-   * queued again, since the packets that follow are useless without them.
+   * Hands the batch to the writer (or writes it, in `sync` mode). On a write error the batch is
+   * cut off the file again and its packets are counted lost, and so are later batches already
+   * on their way: memory stays bounded when the disk is full, and the file has no hole. Stream
+   * infos not known to be written are queued again, since the packets that follow are useless
+   * without them.
    */
   flush(): void {
     if (this.bufferedRecords === 0 || this.state === 'closed') return;
-    const c = this.host.counters;
-    const start = this.filePos;
-    let done = 0;
-    let failed = false;
-    try {
-      while (done < this.used) {
-        const n = fs.writeSync(this.fd, this.buf, done, this.used - done, start + done);
-        c.inc('spool.writes');
-        done += n;
-      }
-      this.filePos = start + done;
-      this.headerPending = false;
-      this.dirty = true;
-      c.inc('spool.bytes', done);
-      c.inc('spool.flushes');
-      if (this.bufferedPackets) c.inc('spool.packets', this.bufferedPackets);
-    } catch {
-      failed = true;
-      c.inc('spool.write_error');
-      c.inc('spool.lost_records', this.bufferedPackets);
-      this.lost += this.bufferedPackets;
-      try {
-        fs.ftruncateSync(this.fd, start);
-      } catch {
-        c.inc('spool.truncate_error');
-      }
+    if (this.used > 0) {
+      this.chunks.push(this.buf);
+      this.lens.push(this.used);
+      this.buf = takeChunk();
+      this.used = 0;
     }
-    this.lastFlushAt = this.host.now();
+    // The file header rides in the first batch, so opening a call costs no write to this file.
+    if (this.headerPending) {
+      const h = Buffer.allocUnsafeSlow(FILE_HEADER_LEN);
+      writeFileHeader(h, 0);
+      this.chunks.unshift(h);
+      this.lens.unshift(FILE_HEADER_LEN);
+    }
+    const batch: WriteBatch = {
+      sid: this.sid,
+      fd: this.fd,
+      pos: this.filePos,
+      epoch: this.epoch,
+      bufs: this.chunks,
+      lens: this.lens,
+      sealFrom: this.headerPending ? FILE_HEADER_LEN : 0,
+    };
+    const packets = this.bufferedPackets;
+    this.filePos += this.batchBytes + (this.headerPending ? FILE_HEADER_LEN : 0);
+    this.headerPending = false;
+    this.chunks = [];
+    this.lens = [];
+    this.batchBytes = 0;
     this.bufferedRecords = 0;
     this.bufferedPackets = 0;
-    this.used = this.headerPending ? writeFileHeader(this.buf, 0) : 0;
-    const cap = this.host.options.maxBufferBytes;
-    if (this.buf.length > cap) this.buf = Buffer.allocUnsafe(cap);
-    const requeue = failed ? [...this.streamsBuffered] : [];
-    this.streamsBuffered.clear();
-    for (const k of requeue) this.bufferStream(k);
+    this.lastFlushAt = this.host.now();
+    if (this.host.options.io === 'sync') {
+      this.written(batch, packets, writeBatchSync(batch));
+      return;
+    }
+    const p = this.host.writer.write(batch).then((r) => {
+      this.inFlight.delete(p);
+      this.written(batch, packets, r);
+    });
+    this.inFlight.add(p);
+  }
+
+  /** The outcome of a batch: counters, and on failure the file position and stream infos reset. */
+  private written(batch: WriteBatch, packets: number, r: WriteResult): void {
+    const c = this.host.counters;
+    returnChunks(r.bufs);
+    if (r.ok) {
+      c.inc('spool.writes');
+      c.inc('spool.bytes', r.bytes);
+      c.inc('spool.flushes');
+      if (packets) c.inc('spool.packets', packets);
+      this.dirty = true;
+      return;
+    }
+    if (!r.dropped) c.inc('spool.write_error');
+    c.inc('spool.lost_records', packets);
+    this.lost += packets;
+    // Only the first failure of an epoch resets; batches sent after it in the same epoch were
+    // dropped by the writer and are only counted.
+    if (batch.epoch !== this.epoch) return;
+    this.epoch++;
+    this.filePos = batch.pos;
+    if (batch.pos === 0) this.headerPending = true;
+    try {
+      fs.ftruncateSync(this.fd, batch.pos);
+    } catch {
+      c.inc('spool.truncate_error');
+    }
+    this.prependStreams();
+  }
+
+  /**
+   * After a failed batch nothing since it is on disk: every stream's latest info goes in front
+   * of what is buffered, so the packets that follow find their stream described.
+   */
+  private prependStreams(): void {
+    if (this.state === 'closed') return;
+    const pre: Buffer[] = [];
+    const preLens: number[] = [];
+    let b = takeChunk();
+    let u = 0;
+    for (let k = 0; k < this.streamCount; k++) {
+      const json = this.streamJson[k];
+      if (json === undefined) continue;
+      const need = RECORD_OVERHEAD + 2 + json.length;
+      if (u + need > b.length) {
+        pre.push(b);
+        preLens.push(u);
+        b = need <= CHUNK_BYTES ? takeChunk() : Buffer.allocUnsafeSlow(need);
+        u = 0;
+      }
+      u = writeStreamRecord(b, u, k, json);
+      this.batchBytes += need;
+      this.bufferedRecords++;
+    }
+    if (u > 0) {
+      pre.push(b);
+      preLens.push(u);
+    } else returnChunks([b]);
+    this.chunks = [...pre, ...this.chunks];
+    this.lens = [...preLens, ...this.lens];
+  }
+
+  /** Resolves when every batch handed over so far has been answered (written or failed). */
+  async whenWritten(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   /** Called by the directory's flusher: flush when the batch is old enough, then maybe fsync. */
@@ -304,6 +382,21 @@ export class CallSpool {
 
   private async finish(): Promise<void> {
     try {
+      await this.whenWritten();
+      // A batch that failed meanwhile put the stream infos back: one more try, then give up.
+      for (let round = 0; round < 2 && this.bufferedRecords > 0; round++) {
+        this.flush();
+        await this.whenWritten();
+      }
+      if (this.bufferedRecords > 0) {
+        this.host.counters.inc('spool.lost_records', this.bufferedPackets);
+        this.lost += this.bufferedPackets;
+      }
+      returnChunks(this.chunks);
+      returnChunks([this.buf]);
+      this.chunks = [];
+      this.lens = [];
+      this.host.writer.forget(this.sid);
       if (this.syncing !== null) await this.syncing;
       await this.syncNow();
       await closeAsync(this.fd);

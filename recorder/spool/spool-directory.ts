@@ -1,7 +1,8 @@
 /**
  * The spool root: one directory per call (`<root>/<call id>/meta.json` + `media.spool`), the
- * open CallSpools, and the flusher that batches their writes (fsyncs go through the
- * process-wide FsyncBatcher: one worker thread syncs every due file in turn).
+ * open CallSpools, and the flusher that batches their writes (batches go to the process-wide
+ * SpoolWriter's thread, fsyncs through the process-wide FsyncBatcher's: the capture thread
+ * neither writes media nor waits for the disk).
  *
  * The flusher ticks every 100 ms of wall time and flushes each spool whose batch is a flush
  * interval (1 s) old. Calls start at different times, so their writes spread over the ticks
@@ -13,6 +14,7 @@ import type { RecordingInfo } from '../calls/call-record.js';
 import type { Counters } from '../core/counters.js';
 import { CallSpool, type ResolvedSpoolOptions, type SpoolHost } from './call-spool.js';
 import { FsyncBatcher } from './fsync-batcher.js';
+import { SpoolWriter } from './spool-writer.js';
 import { MEDIA_FILE, newMetaFile, readMeta, writeMeta, writeMetaSync, type SpoolCallMeta, type SpoolState } from './spool-meta.js';
 
 export interface SpoolOptions {
@@ -26,6 +28,13 @@ export interface SpoolOptions {
   now?: () => number;
   /** Default: the process-wide batcher (one worker thread). */
   syncer?: FsyncBatcher;
+  /**
+   * `worker` (default): batches are sealed and written by the SpoolWriter's thread; `sync`:
+   * on the caller's thread (simpler to reason about in a crash test; slower).
+   */
+  io?: 'worker' | 'sync';
+  /** Default: the process-wide writer. */
+  writer?: SpoolWriter;
 }
 
 export interface SpoolEntry {
@@ -94,6 +103,7 @@ export class SpoolDirectory {
       flushIntervalMs: opts.flushIntervalMs ?? 1000,
       fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000,
       maxBufferBytes: Math.max(4096, opts.maxBufferBytes ?? 64 * 1024),
+      io: opts.io ?? 'worker',
     };
     const now = opts.now ?? Date.now;
     const set = this.open_;
@@ -104,6 +114,7 @@ export class SpoolDirectory {
       root,
       now,
       sync: (fd, dirs) => syncer.sync(fd, dirs),
+      writer: opts.writer ?? SpoolWriter.shared(),
       released: (s: CallSpool): void => {
         set.delete(s);
       },
@@ -170,9 +181,14 @@ export class SpoolDirectory {
     this.timer = null;
   }
 
-  /** Writes every buffered record now (SIGTERM, or before a planned exit). */
+  /** Hands every buffered record to the writer now (SIGTERM, or before a planned exit). */
   flushAll(): void {
     for (const s of this.open_) s.flush();
+  }
+
+  /** Resolves when every batch handed over so far is written (or has failed). */
+  async whenWritten(): Promise<void> {
+    await Promise.all([...this.open_].map((s) => s.whenWritten()));
   }
 
   /** Finalizes every open spool with its latest meta (SIGTERM). */

@@ -161,7 +161,10 @@ const put32 = (b: Uint8Array, at: number, v: number): void => {
 /** Record size of a packet with `len` payload bytes. */
 export const packetRecordSize = (len: number): number => RECORD_OVERHEAD + PACKET_FIXED + len;
 
-/** Encodes a PACKET record at `at` (the caller made room); returns the offset after it. */
+/**
+ * Encodes a PACKET record at `at` (the caller made room); returns the offset after it. The CRC
+ * is left for `sealRecords`, which the spool runs per batch off the capture thread.
+ */
 export function writePacketRecord(
   buf: Buffer,
   at: number,
@@ -191,13 +194,14 @@ export function writePacketRecord(
   put32(buf, b + P_NSEC, captureNsec);
   buf[b + P_MPT] = (marker ? 0x80 : 0) | (pt & 0x7f);
   buf[b + P_MPT + 1] = 0;
-  buf.set(payload.subarray(off, off + len), b + PACKET_FIXED);
-  const end = b + body;
-  put32(buf, end, crc32(buf, at, end));
-  return end + RECORD_TRAILER;
+  // A byte loop for RTP-sized payloads: set(subarray()) allocates a view per packet.
+  const to = b + PACKET_FIXED;
+  if (len <= 256) for (let i = 0; i < len; i++) buf[to + i] = payload[off + i]!;
+  else buf.set(payload.subarray(off, off + len), to);
+  return b + body + RECORD_TRAILER;
 }
 
-/** Encodes a STREAM record (`json` is the UTF-8 SpoolStreamInfo); returns the offset after it. */
+/** Encodes a STREAM record (`json` is the UTF-8 SpoolStreamInfo); returns the offset after it. CRC: `sealRecords`. */
 export function writeStreamRecord(buf: Buffer, at: number, index: number, json: Buffer): number {
   const body = 2 + json.length;
   buf[at] = RECORD_SYNC;
@@ -205,9 +209,24 @@ export function writeStreamRecord(buf: Buffer, at: number, index: number, json: 
   buf.writeUInt16LE(body, at + 2);
   buf.writeUInt16LE(index, at + RECORD_HEAD);
   json.copy(buf, at + RECORD_HEAD + 2);
-  const end = at + RECORD_HEAD + body;
-  buf.writeUInt32LE(crc32(buf, at, end), end);
-  return end + RECORD_TRAILER;
+  return at + RECORD_HEAD + body + RECORD_TRAILER;
+}
+
+/**
+ * Fills the CRC of every record in `buf[from, to)`, which holds whole records written by
+ * writePacketRecord/writeStreamRecord. Returns false (and seals nothing further) if the bytes
+ * are not a record sequence: a writer bug, which the reader would then report.
+ */
+export function sealRecords(buf: Uint8Array, from: number, to: number): boolean {
+  let at = from;
+  while (at < to) {
+    if (at + RECORD_OVERHEAD > to || buf[at] !== RECORD_SYNC) return false;
+    const end = at + RECORD_HEAD + (buf[at + 2]! | (buf[at + 3]! << 8));
+    if (end + RECORD_TRAILER > to) return false;
+    put32(buf, end, crc32(buf, at, end));
+    at = end + RECORD_TRAILER;
+  }
+  return true;
 }
 
 export interface SpoolRecordSink {

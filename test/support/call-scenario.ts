@@ -39,6 +39,10 @@ export interface RtpOptions {
   drop?: number[];
   /** Pairs of packet numbers whose capture order is swapped. */
   swap?: [number, number][];
+  /** Payload of packet i (default: 160 random G.711 codes). */
+  payload?: (i: number) => Buffer;
+  /** RTP timestamp step per packet (default 160: 20 ms at 8000 Hz). */
+  tsStep?: number;
 }
 
 const RTPMAP: Record<number, string> = { 0: 'PCMU/8000', 8: 'PCMA/8000', 9: 'G722/8000', 18: 'G729/8000', 101: 'telephone-event/8000' };
@@ -163,7 +167,7 @@ export class CallScenario {
     ].join('\r\n');
   }
 
-  /** `count` RTP packets at 20 ms with random 160-byte G.711 payloads. */
+  /** `count` RTP packets at 20 ms, with random 160-byte G.711 payloads unless `payload` gives them. */
   rtp(o: RtpOptions): void {
     const pt = o.pt ?? 0;
     const list = this.sent.get(o.ssrc) ?? [];
@@ -171,9 +175,13 @@ export class CallScenario {
     const packets: { t: number; data: Buffer }[] = [];
     for (let i = 0; i < o.count; i++) {
       const seq = ((o.seq0 ?? 1000) + i) & 0xffff;
-      const ts = ((o.ts0 ?? 50_000) + i * 160) >>> 0;
-      const payload = Buffer.alloc(160);
-      for (let j = 0; j < 160; j++) payload[j] = Math.floor(this.rnd() * 256);
+      const ts = ((o.ts0 ?? 50_000) + i * (o.tsStep ?? 160)) >>> 0;
+      let payload: Buffer;
+      if (o.payload !== undefined) payload = o.payload(i);
+      else {
+        payload = Buffer.alloc(160);
+        for (let j = 0; j < 160; j++) payload[j] = Math.floor(this.rnd() * 256);
+      }
       if (o.drop?.includes(i)) continue;
       list.push({ seq, ts, pt, payload });
       const r = B.rtp(seq, ts, o.ssrc, pt, 0);

@@ -35,9 +35,13 @@ function run(root: string, id: string): void {
       }
     }
     spool.flush();
-    process.stdout.write(`flushed ${i}\n`);
-    // Pace the call a little, so the kill lands at a random point of a batch or between batches.
-    setTimeout(burst, 2);
+    const done = i;
+    // "flushed" only once the writer thread has written the batch.
+    void spool.whenWritten().then(() => {
+      process.stdout.write(`flushed ${done}\n`);
+      // Pace the call a little, so the kill lands at a random point of a batch or between batches.
+      setTimeout(burst, 2);
+    });
   }
   burst();
 }

@@ -3,11 +3,12 @@ import fs, { existsSync, readdirSync, readFileSync, statSync, truncateSync, appe
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Counters } from '../../../recorder/core/counters.js';
-import { packetRecordSize, type SpoolPacket } from '../../../recorder/spool/spool-format.js';
+import { packetRecordSize, writePacketRecord, type SpoolPacket } from '../../../recorder/spool/spool-format.js';
 import { FsyncBatcher } from '../../../recorder/spool/fsync-batcher.js';
 import { SpoolDirectory, listSpools } from '../../../recorder/spool/spool-directory.js';
 import { MEDIA_FILE, META_FILE } from '../../../recorder/spool/spool-meta.js';
 import { readSpool } from '../../../recorder/spool/spool-reader.js';
+import { SpoolWriter, takeChunk } from '../../../recorder/spool/spool-writer.js';
 import { prng } from '../../support/random.js';
 import { PCMA, PCMU, T0, capNsec, capSec, streamInfo, tmp } from './spool-helpers.js';
 
@@ -88,6 +89,7 @@ describe('CallSpool round trip', () => {
     spool.updateStream(s, streamInfo(5, 'caller', 0, [PCMA]));
     spool.append(s, 1, 0, false, 8, T0, 0, Buffer.alloc(160), 0, 160);
     spool.flush();
+    await spool.whenWritten();
     const r = readSpool(spool.dir);
     assert.equal(r.finalized, false);
     assert.deepEqual(r.streams[0]!.info.payloads, [PCMA]);
@@ -175,7 +177,8 @@ describe('write batching', () => {
     let now = 0;
     const counters = new Counters();
     const root = tmp('spool-batch');
-    const d = new SpoolDirectory(root, counters, { now: () => now });
+    // Synchronous I/O, so that the write syscalls can be counted here.
+    const d = new SpoolDirectory(root, counters, { now: () => now, io: 'sync' });
     const calls = 50;
     const seconds = 10;
     const spools = Array.from({ length: calls }, (_, c) => d.open({ id: `c${c}`, callId: `${c}`, record: null }));
@@ -184,11 +187,11 @@ describe('write batching', () => {
       s.addStream(streamInfo(2, 'callee', 1));
     }
     let writes = 0;
-    const orig = fs.writeSync;
-    fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+    const orig = fs.writevSync;
+    fs.writevSync = ((...args: Parameters<typeof fs.writevSync>) => {
       writes++;
       return orig(...args);
-    }) as typeof fs.writeSync;
+    });
     const payload = Buffer.alloc(160, 0xff);
     try {
       for (let t = 0; t < seconds * 1000; t += 20) {
@@ -200,7 +203,7 @@ describe('write batching', () => {
         if (t % 100 === 0) d.tick();
       }
     } finally {
-      fs.writeSync = orig;
+      fs.writevSync = orig;
     }
     const perCallSecond = writes / (calls * seconds);
     assert.equal(writes, counters.get('spool.writes'));
@@ -211,7 +214,7 @@ describe('write batching', () => {
     for (const s of spools) assert.equal(readSpool(s.dir).streams[1]!.packets.length, (seconds * 1000) / 20);
   });
 
-  it('a fast stream is flushed by size: the buffer stays under the cap', () => {
+  it('a fast stream is flushed by size: the buffer stays under the cap', async () => {
     const counters = new Counters();
     const now = 0;
     const d = new SpoolDirectory(tmp('spool-size'), counters, { now: () => now, maxBufferBytes: 64 * 1024 });
@@ -219,6 +222,7 @@ describe('write batching', () => {
     s.addStream(streamInfo(1, 'caller', 0));
     const payload = Buffer.alloc(1200);
     for (let i = 0; i < 1000; i++) s.append(0, i, i * 960, false, 0, T0, 0, payload, 0, payload.length);
+    await d.whenWritten();
     const bytes = 1000 * packetRecordSize(1200);
     const writes = counters.get('spool.writes');
     // Each batch is as full as whole records allow: between cap − one record and cap bytes.
@@ -227,25 +231,26 @@ describe('write batching', () => {
 
   it('a failed write loses only its batch; stream infos are written again; the file stays valid', async () => {
     const counters = new Counters();
-    const d = new SpoolDirectory(tmp('spool-enospc'), counters);
+    // Synchronous I/O so that the failure can be injected in this thread.
+    const d = new SpoolDirectory(tmp('spool-enospc'), counters, { io: 'sync' });
     const s = d.open({ id: 'full', callId: 'x', record: null });
     s.addStream(streamInfo(1, 'caller', 0));
-    const orig = fs.writeSync;
+    const orig = fs.writevSync;
     let fail = true;
-    fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+    fs.writevSync = ((...args: Parameters<typeof fs.writevSync>) => {
       if (fail) {
         fail = false;
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       }
       return orig(...args);
-    }) as typeof fs.writeSync;
+    });
     try {
       for (let i = 0; i < 10; i++) s.append(0, i, i * 160, false, 0, T0, i, Buffer.alloc(160, i), 0, 160);
       s.flush();
       for (let i = 10; i < 15; i++) s.append(0, i, i * 160, false, 0, T0, i, Buffer.alloc(160, i), 0, 160);
       await s.close();
     } finally {
-      fs.writeSync = orig;
+      fs.writevSync = orig;
     }
     assert.equal(counters.get('spool.write_error'), 1);
     const r = readSpool(s.dir);
@@ -274,7 +279,9 @@ describe('fsync batching', () => {
       s.append(0, 1, 0, false, 0, T0, 0, Buffer.alloc(160), 0, 160);
     }
     now = 1000;
-    d.tick();
+    d.tick(); // hands the batches to the writer
+    await d.whenWritten();
+    d.tick(); // the written files are due for fsync
     await settle(syncer);
     assert.equal(counters.get('spool.writes'), 100);
     assert.equal(counters.get('spool.fsyncs'), 100);
@@ -316,5 +323,42 @@ describe('SpoolDirectory state', () => {
       listSpools(root).map((e) => e.state),
       ['open', 'closed'],
     );
+  });
+});
+
+describe('SpoolWriter (the writer thread)', () => {
+  it('a batch that fails (ENOSPC on /dev/full) is reported; later batches of its epoch are dropped, a new epoch is tried', async () => {
+    const w = new SpoolWriter();
+    const fd = fs.openSync('/dev/full', 'w');
+    try {
+      const rec = (): { bufs: Buffer[]; lens: number[] } => {
+        const b = takeChunk();
+        const n = writePacketRecord(b, 0, 0, 1, 2, false, 0, T0, 0, Buffer.alloc(100, 7), 0, 100);
+        return { bufs: [b], lens: [n] };
+      };
+      const first = w.write({ sid: 99, fd, pos: 0, epoch: 0, sealFrom: 0, ...rec() });
+      const second = w.write({ sid: 99, fd, pos: 0, epoch: 0, sealFrom: 0, ...rec() });
+      const other = w.write({ sid: 100, fd, pos: 0, epoch: 0, sealFrom: 0, ...rec() });
+      const r1 = await first;
+      const r2 = await second;
+      assert.deepEqual([r1.ok, r1.dropped], [false, false]);
+      assert.deepEqual([r2.ok, r2.dropped], [false, true], 'same spool, same epoch: not attempted');
+      assert.equal((await other).dropped, false, 'another spool is not affected');
+      assert.equal(r1.bufs.length, 1, 'buffers come back for reuse');
+      const r3 = await w.write({ sid: 99, fd, pos: 0, epoch: 1, sealFrom: 0, ...rec() });
+      assert.equal(r3.dropped, false, 'a new epoch is attempted');
+      w.forget(99);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('the worker seals every record: a spool written through it reads back with valid CRCs', async () => {
+    const { dir, sent, close } = spoolRandom(5, 400);
+    await close();
+    const r = readSpool(dir);
+    assert.equal(r.stats.skippedBytes, 0);
+    assert.equal(r.stats.badRecords, 0);
+    assert.equal(r.streams.reduce((n, st) => n + st.packets.length, 0), sent.length);
   });
 });

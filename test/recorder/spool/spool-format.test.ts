@@ -10,6 +10,7 @@ import {
   packetRecordSize,
   scanRecords,
   writeFileHeader,
+  sealRecords,
   writePacketRecord,
   writeStreamRecord,
   type SpoolPacket,
@@ -63,6 +64,7 @@ describe('record encoding and scanning', () => {
       assert.equal(at - before, packetRecordSize(payload.length));
       ends.push(at);
     }
+    assert.equal(sealRecords(buf, FILE_HEADER_LEN, at), true);
     return { buf: buf.subarray(0, at), ends };
   };
 
@@ -116,5 +118,23 @@ describe('record encoding and scanning', () => {
       scanRecords(b, 0, b.length, true, c.sink, newPacketView(), newScanStats());
       assert.equal(c.packets.length + c.streams.size, 0);
     }
+  });
+});
+
+describe('sealRecords', () => {
+  it('fills each record’s CRC as zlib computes it, and refuses bytes that are not records', () => {
+    const buf = Buffer.alloc(2048);
+    let at = 0;
+    for (let i = 0; i < 6; i++) at = writePacketRecord(buf, at, i, i, i, false, 0, 1, 2, Buffer.alloc(30 * i, i), 0, 30 * i);
+    assert.equal(sealRecords(buf, 0, at), true);
+    let r = 0;
+    for (let i = 0; i < 6; i++) {
+      const end = r + 4 + buf.readUInt16LE(r + 2);
+      assert.equal(buf.readUInt32LE(end), zlib.crc32(buf.subarray(r, end)));
+      r = end + 4;
+    }
+    assert.equal(r, at);
+    assert.equal(sealRecords(buf, 0, at - 1), false, 'a cut record');
+    assert.equal(sealRecords(Buffer.alloc(64, 0x11), 0, 64), false, 'no sync byte');
   });
 });

@@ -89,7 +89,10 @@ export async function writeSpool(
   if (opts.order) all.sort(opts.order);
   else all.sort((a, b) => a[1].cap - b[1].cap || a[0] - b[0]);
   for (const [s, p] of all) spool.append(s, p.seq, p.ts, p.marker ?? false, p.pt, capSec(p.cap), capNsec(p.cap), p.payload, 0, p.payload.length);
-  if (opts.finalize === false) spool.flush();
+  if (opts.finalize === false) {
+    spool.flush();
+    await spool.whenWritten();
+  }
   else await spool.close({ id, callId: `${id}@test`, record: { id, final: true } });
   return spool.dir;
 }

@@ -1,0 +1,129 @@
+/**
+ * The media job on its own: a spooled 10-minute two-party G.711 call rendered to each format
+ * (decode, align, mix dual-channel, encode), timed on one thread; beside it ffmpeg doing the
+ * same encode from a WAV of the same audio (`-threads 1`), and the pieces (decoder, resampler,
+ * mixer) in isolation. × realtime = audio seconds ÷ wall seconds.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RecordingFormat } from '../codecs/types.js';
+import { encodeUlaw } from '../codecs/g711.js';
+import { createDecoder, prepareDecoders } from '../recorder/media/decoder.js';
+import { Mixer } from '../recorder/media/mixer.js';
+import { renderRecording } from '../recorder/media/render.js';
+import { Resampler } from '../recorder/media/resample.js';
+import { streamInfo, writeSpool, type TestPacket } from '../test/recorder/spool/spool-helpers.js';
+
+export interface MediaJobRow {
+  name: string;
+  seconds: number;
+  realtime: number;
+  /** ffmpeg's time for the same encode from WAV, when there is one. */
+  ffmpegSeconds?: number;
+  bytes?: number;
+}
+
+const T0 = 1_790_000_000;
+
+/** Speech (espeak-ng, two voices) at 8 kHz, looped to `seconds`. */
+function speechLoop(dir: string, voice: string, text: string, seconds: number): Int16Array {
+  const wav = join(dir, `${voice}.wav`);
+  execFileSync('espeak-ng', ['-v', voice, '-w', wav, text]);
+  const raw = execFileSync('sox', [wav, '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-t', 'raw', '-'], { maxBuffer: 1 << 26 });
+  const one = new Int16Array(raw.buffer, raw.byteOffset, raw.length >> 1);
+  const out = new Int16Array(seconds * 8000);
+  for (let i = 0; i < out.length; i++) out[i] = one[i % one.length]!;
+  return out;
+}
+
+function ulawPackets(pcm: Int16Array, startCap: number): TestPacket[] {
+  const out: TestPacket[] = [];
+  for (let i = 0; i * 160 < pcm.length; i++) {
+    const payload = Buffer.alloc(160);
+    for (let k = 0; k < 160; k++) payload[k] = encodeUlaw(pcm[i * 160 + k]!);
+    out.push({ seq: (1000 + i) & 0xffff, ts: (50_000 + i * 160) >>> 0, pt: 0, cap: T0 + startCap + i * 0.02, payload });
+  }
+  return out;
+}
+
+const time = async (f: () => unknown): Promise<number> => {
+  const t = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+};
+
+function ffmpegSeconds(args: string[]): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-threads', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr.toString()}`);
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+export async function benchMediaJob(callSeconds: number): Promise<MediaJobRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-media-'));
+  try {
+    const a = speechLoop(dir, 'en-us', 'I would like to check the balance of my account and the last three payments, please.', callSeconds);
+    const b = speechLoop(dir, 'en-gb', 'Certainly. Could you confirm your date of birth and the first line of your address?', callSeconds);
+    const spool = await writeSpool(join(dir, 'spool'), 'call', [
+      { info: streamInfo(1, 'caller', 0), packets: ulawPackets(a, 0) },
+      { info: streamInfo(2, 'callee', 1), packets: ulawPackets(b, 0.01) },
+    ]);
+    await prepareDecoders();
+    const rows: MediaJobRow[] = [];
+    const formats: RecordingFormat[] = ['wav', 'opus', 'mp3'];
+    const wavPath = join(dir, 'call.wav');
+    for (const format of formats) {
+      const out = format === 'wav' ? wavPath : join(dir, `call.${format}`);
+      // One warm-up run (WASM compile, JIT), then the measured one.
+      await renderRecording(spool, { outPath: out, format, channels: 2 });
+      let bytes = 0;
+      const s = await time(async () => {
+        const info = await renderRecording(spool, { outPath: out, format, channels: 2 });
+        bytes = readFileSync(info.path).length;
+      });
+      const row: MediaJobRow = { name: `whole job → ${format} (dual, 8 kHz)`, seconds: s, realtime: callSeconds / s, bytes };
+      if (format === 'opus') row.ffmpegSeconds = ffmpegSeconds(['-i', wavPath, '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip', join(dir, 'ff.opus')]);
+      if (format === 'mp3') row.ffmpegSeconds = ffmpegSeconds(['-i', wavPath, '-c:a', 'libmp3lame', '-b:a', '32k', join(dir, 'ff.mp3')]);
+      if (format === 'wav') row.ffmpegSeconds = ffmpegSeconds(['-i', wavPath, '-c:a', 'pcm_s16le', join(dir, 'ff.wav')]);
+      rows.push(row);
+    }
+
+    // The pieces, one stream each.
+    const payloads = ulawPackets(a, 0).map((p) => p.payload);
+    const dec = createDecoder('pcmu', 8000, 1)!;
+    const scratch = new Int16Array(4096);
+    let s = await time(() => {
+      for (const p of payloads) dec.decode(p, 0, p.length, scratch);
+    });
+    rows.push({ name: 'G.711 µ-law decode', seconds: s, realtime: callSeconds / s });
+    for (const [inRate, outRate] of [
+      [8000, 16000],
+      [8000, 48000],
+      [16000, 8000],
+    ] as const) {
+      const r = new Resampler(inRate, outRate);
+      const src = inRate === 8000 ? a : new Int16Array(a.length * 2);
+      const out = new Int16Array(r.maxOutput(src.length) + 64);
+      s = await time(() => {
+        for (let i = 0; i < src.length; i += inRate / 50) r.push(src, i, inRate / 50, out, 0);
+      });
+      rows.push({ name: `resampler ${inRate} → ${outRate} Hz`, seconds: s, realtime: callSeconds / s });
+    }
+    let sink = 0;
+    const mixer = new Mixer(2, 8000, 8000 * 40, (_pcm, n) => (sink += n));
+    s = await time(() => {
+      for (let i = 0; i * 160 < a.length; i++) {
+        mixer.add(0, i * 160, a, i * 160, 160);
+        mixer.add(1, i * 160, b, i * 160, 160);
+        if (i % 50 === 0) mixer.finalizeBefore(i * 160 - 16000);
+      }
+      mixer.finish(a.length);
+    });
+    rows.push({ name: `mixer, 2 channels at 8 kHz (${sink} samples out)`, seconds: s, realtime: callSeconds / s });
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
