@@ -69,6 +69,8 @@ export class CallSpool {
   private buf: Buffer;
   private used: number;
   private batchBytes = 0;
+  /** Capture time (ms) of the batch's first packet; NaN when the batch has none. */
+  private batchCapMs = Number.NaN;
   /** Records (and of them packets) in the batch. */
   private bufferedRecords = 0;
   private bufferedPackets = 0;
@@ -188,7 +190,12 @@ export class CallSpool {
     this.bufferedRecords++;
     // Counted into spool.packets per flush, not per packet: a Map update per packet showed in profiles.
     this.bufferedPackets++;
-    if (this.batchBytes >= this.host.options.maxBufferBytes) this.flush();
+    // A batch also ends after a flush interval of capture time: a replay running many times
+    // faster than real time then holds no more per call than live capture does (about one
+    // second of media), and still writes once per second of call.
+    const capMs = captureSec * 1000 + captureNsec / 1e6;
+    if (Number.isNaN(this.batchCapMs)) this.batchCapMs = capMs;
+    if (this.batchBytes >= this.host.options.maxBufferBytes || capMs - this.batchCapMs >= this.host.options.flushIntervalMs) this.flush();
   }
 
   /** Makes room for a record of `need` bytes: records never straddle chunks. */
@@ -247,6 +254,7 @@ export class CallSpool {
     this.batchBytes = 0;
     this.bufferedRecords = 0;
     this.bufferedPackets = 0;
+    this.batchCapMs = Number.NaN;
     this.lastFlushAt = this.host.now();
     if (this.host.options.io === 'sync') {
       this.written(batch, packets, writeBatchSync(batch));
