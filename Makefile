@@ -16,6 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NODEDIR := $(shell node -p "require('path').resolve(process.execPath, '../..')")
 NODE_GYP := node_modules/.bin/node-gyp
 ADDON := native/build/Release/pcap_capture.node
+CODECS_ADDON := native/build/Release/codecs.node
 DEMO_CAPTURE := fixtures/lundgrel-sipp__sipp_uac_Media_DTMF_Speex.pcap
 
 .PHONY: help setup apt npm native build test lint demo bench clean
@@ -43,11 +44,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 npm: node_modules/.package-lock.json
 
-$(ADDON): native/binding.gyp $(wildcard native/pcap/*.c) node_modules/.package-lock.json
+# One node-gyp run builds both addons (a grouped target: either missing or stale rebuilds both).
+$(ADDON) $(CODECS_ADDON) &: native/binding.gyp $(wildcard native/pcap/*.c) $(wildcard native/codecs/*.c native/codecs/*.h) node_modules/.package-lock.json
 	@test -f "$(NODEDIR)/include/node/node_api.h" || { echo "node headers not found under $(NODEDIR)/include/node"; exit 1; }
 	$(NODE_GYP) rebuild -C native --nodedir="$(NODEDIR)" --loglevel=warn
 
-native: $(ADDON)
+native: $(ADDON) $(CODECS_ADDON)
 
 build: npm
 	node_modules/.bin/tsc -p tsconfig.json

@@ -26,6 +26,12 @@ export interface AudioDecoder {
   conceal?(samples: number, out: Int16Array, next?: Uint8Array): number;
   /** Releases native/WASM memory. */
   free?(): void;
+  /**
+   * True when the last payload ended in a silence descriptor (G.729 Annex B SID, AMR SID or
+   * NO_DATA): the sender stopped for silence suppression and the decoder's comfort noise goes
+   * on, through `conceal`, until its next packet.
+   */
+  readonly inDtx?: boolean;
 }
 
 export interface DecoderFactory {

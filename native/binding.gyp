@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Build: cd <repo> && npx node-gyp rebuild -C native   → native/build/Release/pcap_capture.node
-# Linux: needs libpcap-dev. Windows: see the "Windows" note in pcap/pcap_capture.c.
+# Build: cd <repo> && npx node-gyp rebuild -C native   → native/build/Release/pcap_capture.node, codecs.node
+# Linux: needs libpcap-dev; codecs needs libbcg729-dev libspandsp-dev libgsm1-dev libspeex-dev
+# libopencore-amrnb-dev libopencore-amrwb-dev libavcodec-dev (Makefile APT_PACKAGES). Windows: see the "Windows" note in pcap/pcap_capture.c.
 {
   "targets": [
     {
@@ -20,6 +21,26 @@
         }, {
           "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
           "libraries": ["-lpcap"]
+        }]
+      ]
+    },
+    {
+      "target_name": "codecs",
+      "sources": [
+        "codecs/addon.c", "codecs/g729.c", "codecs/g72x.c", "codecs/gsm.c",
+        "codecs/speex.c", "codecs/amr.c", "codecs/lavc.c"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "conditions": [
+        ["OS!='win'", {
+          "cflags_c": [
+            "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
+            "<!@(pkg-config --cflags libavcodec libavutil spandsp speex opencore-amrnb opencore-amrwb libbcg729)"
+          ],
+          "libraries": [
+            "<!@(pkg-config --libs libavcodec libavutil spandsp speex opencore-amrnb opencore-amrwb libbcg729)",
+            "-lgsm", "-lm"
+          ]
         }]
       ]
     }

@@ -61,6 +61,8 @@ export interface RenderOptions {
 
 /** Silence longer than this in one stream is reported as a gap (hold, long silence suppression). */
 const GAP_REPORT_SEC = 1;
+/** Comfort noise from a codec's DTX fills at most this much of a silence-suppression gap. */
+const MAX_DTX_FILL_SEC = 60;
 /** Loss longer than this is silence even when the codec could conceal it. */
 const MAX_CONCEAL_SEC = 0.12;
 /** A jitter buffer longer than this releases its head regardless of time (a stalled stream). */
@@ -155,6 +157,8 @@ interface StreamStats {
   seqRestarts: number;
   /** Lost packets whose audio came from RFC 2198 redundancy. */
   redRecovered: number;
+  /** Frames of codec comfort noise played over silence suppression (G.729B, AMR DTX). */
+  dtxFrames: number;
 }
 
 /** Render state of one stream (pass 2). */
@@ -195,6 +199,7 @@ class StreamRender {
     firstPos: Number.POSITIVE_INFINITY,
     seqRestarts: 0,
     redRecovered: 0,
+    dtxFrames: 0,
   };
 
   constructor(index: number, info: SpoolStreamInfo, channel: number, threshold: number) {
@@ -411,6 +416,21 @@ function renderSync(spoolDir: string, opts: RenderOptions, writerFactory: Writer
       return;
     }
     const placer = (s.placer ??= new StreamPlacer(rate, (pos, src, n) => place(s, pos, src, n), 1 << 15));
+    // Silence suppression (no packet lost, the timestamps jump after a SID): the codec's own
+    // comfort noise runs until this packet, as a phone would play it.
+    if (lost === 0 && dec.inDtx === true && dec.conceal !== undefined && s.prevEnd !== null && e.pos > s.prevEnd) {
+      let at = s.prevEnd;
+      const to = Math.min(e.pos, s.prevEnd + MAX_DTX_FILL_SEC * rate);
+      while (at < to) {
+        const want = Math.min(SCRATCH >> 2, Math.floor(((to - at) * dec.sampleRate) / rate));
+        if (want <= 0) break;
+        const c = dec.conceal(want, scratch);
+        if (c <= 0) break;
+        at += placer.place(at, scratch, c, dec.sampleRate);
+      }
+      st.dtxFrames += at - s.prevEnd;
+      s.cnSincePrev = true;
+    }
     // Concealment first: a stateful decoder must conceal before it decodes the next packet. The
     // packet after the loss goes along: codecs with in-band FEC (Opus) rebuild the lost frame from it.
     if (lost > 0 && dec.conceal !== undefined && s.prevEnd !== null && e.pos > s.prevEnd && e.pos - s.prevEnd <= MAX_CONCEAL_SEC * rate) {
@@ -698,6 +718,7 @@ function buildNotes(
     if (st.duplicates > 0) notes.push(`${l}: ${st.duplicates} duplicate packets ignored`);
     if (st.late > 0) notes.push(`${l}: ${st.late} packets arrived too late to place`);
     if (st.gaps > 0) notes.push(`${l}: ${st.gaps} gaps over ${GAP_REPORT_SEC} s (${sec(st.gapFrames)} s) filled with silence`);
+    if (st.dtxFrames > 0) notes.push(`${l}: ${sec(st.dtxFrames)} s of codec comfort noise over silence suppression`);
     if (st.redRecovered > 0) notes.push(`${l}: ${st.redRecovered} lost packets recovered from redundancy (RFC 2198)`);
     if (st.concealedFrames > 0) notes.push(`${l}: ${sec(st.concealedFrames)} s of loss concealed`);
     if (st.decodeErrors > 0) notes.push(`${l}: ${st.decodeErrors} packets could not be decoded`);

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { ULAW_TO_LINEAR } from '../../../codecs/g711.js';
 import { renderRecording, type RenderOptions } from '../../../recorder/media/render.js';
 import { prng } from '../../support/random.js';
+import { concat, encodeG729, speech } from '../../support/codec-reference.js';
 import { redPayload } from '../../support/rtp-payloads.js';
 import { CN, PCMU, T0, g711Stream, streamInfo, tmp, writeSpool, type AppendOrder, type TestPacket, type TestStream } from '../spool/spool-helpers.js';
 import { channel, goertzel, readWav, rms, soxi } from './media-helpers.js';
@@ -337,5 +338,33 @@ describe('renderRecording: RFC 2198 redundancy', () => {
     const { wav, info } = await render([{ info: streamInfo(0x1111, 'caller', 0, [PCMU, RED]), packets: redStream(pk) }], { channels: 1 });
     assert.deepEqual(wav.samples, decode(pk));
     assert.ok(!info.notes.some((n) => /redundancy/.test(n)));
+  });
+});
+
+describe('renderRecording: codec DTX (G.729 Annex B)', () => {
+  it('a silence-suppression gap after a SID is filled with the codec’s comfort noise, not digital silence', async () => {
+    const G729 = { pt: 18, codec: 'G729', clockRate: 8000, channels: 1 };
+    const talk = speech(8000, 2);
+    // Background noise in the pause (digital zeros would give comfort noise of level zero).
+    const rnd = prng(3);
+    const hiss = Int16Array.from({ length: 16000 }, () => Math.round((rnd() - 0.5) * 200));
+    const frames = encodeG729(concat([talk, hiss, talk]), true);
+    // One packet per transmitted 10 ms frame, at its own timestamp: untransmitted frames leave gaps.
+    const packets: TestPacket[] = [];
+    frames.forEach((f, i) => {
+      if (f.length === 0) return;
+      packets.push({ seq: 1000 + packets.length, ts: 80_000 + i * 80, pt: 18, cap: T0 + i * 0.01, payload: Buffer.from(f) });
+    });
+    const gapStart = frames.findIndex((f, i) => f.length === 0 && i > 100);
+    assert.ok(gapStart > 0 && frames.filter((f) => f.length === 0).length > 50, 'VAD left untransmitted frames');
+    const { wav, info } = await render([{ info: streamInfo(0x1111, 'caller', 0, [G729]), packets }], { channels: 1 });
+    assert.equal(wav.samples.length, frames.length * 80);
+    // The middle of the second of silence: noise at a low level, never exact zeros throughout.
+    const mid = Math.round((2.5 * 8000) / 80) * 80;
+    const seg = wav.samples.subarray(mid, mid + 1600);
+    assert.ok(rms(seg) > 0, 'comfort noise, not digital silence');
+    assert.ok(rms(seg) < rms(talk) / 10, `comfort noise level ${rms(seg).toFixed(1)} well below speech`);
+    assert.ok(info.notes.some((n) => /codec comfort noise over silence suppression/.test(n)), info.notes.join('; '));
+    assert.ok(!info.notes.some((n) => /gaps over/.test(n)), 'DTX is not reported as a gap');
   });
 });
