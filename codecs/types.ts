@@ -32,6 +32,21 @@ export interface AudioDecoder {
    * on, through `conceal`, until its next packet.
    */
   readonly inDtx?: boolean;
+  /** Takes the result of its factory's `predecode` for this stream (served from memory). */
+  preload?(stream: PredecodedStream): void;
+}
+
+/** One packet of a stream handed to `predecode`, in sequence order. */
+export interface PredecodePacket {
+  /** The RTP payload, or null for a lost packet. */
+  payload: Uint8Array | null;
+  /** Its duration in samples at the clock rate (from RTP timestamps), when known. */
+  samples?: number;
+}
+
+/** What a factory's `predecode` produced; opaque to the render, given back to `preload`. */
+export interface PredecodedStream {
+  readonly clockRate: number;
 }
 
 export interface DecoderFactory {
@@ -44,6 +59,12 @@ export interface DecoderFactory {
   create(codec: string, clockRate: number, channels: number, fmtp: string): AudioDecoder | null;
   /** Asynchronous set-up (WASM compile, addon load), awaited once per thread before first use. */
   init?(): Promise<void>;
+  /**
+   * For codecs that decode well only as a whole stream (SILK through silk-wasm): the render
+   * hands over each stream's packets before its synchronous pass and `preload`s the result into
+   * the stream's decoder. Null when it cannot (the decoder then works packet by packet).
+   */
+  predecode?(codec: string, clockRate: number, packets: readonly PredecodePacket[]): Promise<PredecodedStream | null>;
 }
 
 /** Output formats of a recording. */

@@ -34,6 +34,9 @@ export async function prepareDecoders(): Promise<void> {
   }
 }
 
+/** The factory registered for an SDP encoding name. */
+export const decoderFactory = (codec: string): DecoderFactory | undefined => registry.get(codec.toLowerCase());
+
 /** A decoder for an SDP encoding name, or null when none is registered for it. */
 export function createDecoder(codec: string, clockRate: number, channels: number, fmtp = ''): AudioDecoder | null {
   const name = codec.toLowerCase();

@@ -23,7 +23,8 @@ import type { RecordingInfo } from '../calls/call-record.js';
 import { seq16Diff } from '../core/serial.js';
 import type { SpoolPacketView, SpoolStreamInfo } from '../spool/spool-format.js';
 import { readSpoolHeader, scanSpool } from '../spool/spool-reader.js';
-import { createDecoder, prepareDecoders, type AudioDecoder } from './decoder.js';
+import type { DecoderFactory, PredecodePacket, PredecodedStream } from '../../codecs/types.js';
+import { createDecoder, decoderFactory, prepareDecoders, type AudioDecoder } from './decoder.js';
 import { Mixer } from './mixer.js';
 import { parseRed } from '../rtp/red.js';
 import { resolvePayload, streamLabel, type ResolvedPayload } from './payload-types.js';
@@ -241,10 +242,12 @@ class StreamRender {
     j.splice(i, 0, e);
   }
 
-  decoder(pt: number, pl: ResolvedPayload): AudioDecoder | null {
+  decoder(pt: number, pl: ResolvedPayload, predecoded: ReadonlyMap<string, PredecodedStream>): AudioDecoder | null {
     let d = this.decoders.get(pt);
     if (d === undefined) {
       d = createDecoder(pl.codec, pl.clockRate, pl.channels, pl.fmtp);
+      const pre = predecoded.get(wholeKey(this.index, pt));
+      if (d !== null && pre !== undefined) d.preload?.(pre);
       this.decoders.set(pt, d);
     }
     return d;
@@ -275,7 +278,21 @@ interface TimingPass {
   sampleRate: number;
 }
 
-function timingPass(dir: string, threshold: number): TimingPass {
+/** Packets of one (stream, payload type) kept for a codec that decodes whole streams (SILK). */
+interface WholeStream {
+  codec: string;
+  clockRate: number;
+  factory: DecoderFactory;
+  packets: { seq: number; ts: number; payload: Buffer }[];
+  seqLast: number;
+  seqExt: number;
+  tsLast: number;
+  tsExt: number;
+}
+
+const wholeKey = (stream: number, pt: number): string => `${stream}/${pt}`;
+
+function timingPass(dir: string, threshold: number, whole: Map<string, WholeStream>): TimingPass {
   const clocks: (StreamClock | undefined)[] = [];
   const infos: (SpoolStreamInfo | undefined)[] = [];
   const rateSeen = new Set<string>();
@@ -301,6 +318,10 @@ function timingPass(dir: string, threshold: number): TimingPass {
         const primary = blocks?.[blocks.length - 1];
         pl = primary === undefined ? null : resolvePayload(info.payloads, primary.pt);
       }
+      if (pl !== null && pl.kind === 'audio' && c.payload === pl) {
+        const f = decoderFactory(pl.codec);
+        if (f?.predecode !== undefined) keepWhole(whole, p, pl, f);
+      }
       if (pl !== null && pl.kind === 'audio') {
         const key = `${pl.codec}/${pl.clockRate}/${pl.channels}/${pl.fmtp}`;
         if (!rateSeen.has(key)) {
@@ -320,6 +341,49 @@ function timingPass(dir: string, threshold: number): TimingPass {
   return { t0: t0 ?? 0, callStart: Number.isFinite(callStart) ? callStart : 0, packets, streams: clocks, sampleRate: sampleRate || 8000 };
 }
 
+/** Keeps a packet of a whole-stream codec, its sequence number and timestamp unwrapped. */
+function keepWhole(whole: Map<string, WholeStream>, p: SpoolPacketView, pl: ResolvedPayload, factory: DecoderFactory): void {
+  const key = wholeKey(p.stream, p.pt);
+  let w = whole.get(key);
+  if (w === undefined) {
+    w = { codec: pl.codec, clockRate: pl.clockRate, factory, packets: [], seqLast: p.seq, seqExt: p.seq + 0x10000, tsLast: p.ts, tsExt: p.ts };
+    whole.set(key, w);
+  } else {
+    w.seqExt += seq16Diff(p.seq, w.seqLast);
+    w.seqLast = p.seq;
+    w.tsExt += ((p.ts - w.tsLast) | 0);
+    w.tsLast = p.ts;
+  }
+  w.packets.push({ seq: w.seqExt, ts: w.tsExt, payload: Buffer.from(p.buf.subarray(p.off, p.off + p.len)) });
+}
+
+/**
+ * The whole-stream decodes (SILK): each kept stream in sequence order, duplicates dropped, each
+ * gap in the numbering as lost packets of the duration the timestamps say.
+ */
+async function predecodeStreams(whole: Map<string, WholeStream>): Promise<Map<string, PredecodedStream>> {
+  const out = new Map<string, PredecodedStream>();
+  for (const [key, w] of whole) {
+    const sorted = w.packets.sort((a, b) => a.seq - b.seq);
+    const list: PredecodePacket[] = [];
+    let prev: (typeof sorted)[number] | undefined;
+    for (const q of sorted) {
+      if (prev !== undefined) {
+        const gap = q.seq - prev.seq;
+        if (gap === 0) continue;
+        const each = (q.ts - prev.ts) / gap;
+        // A long gap (hold, a restart of the numbering) is not concealed: it stays silence.
+        if (gap > 1 && gap <= 50 && each > 0) for (let k = 1; k < gap; k++) list.push({ payload: null, samples: each });
+      }
+      list.push({ payload: q.payload });
+      prev = q;
+    }
+    const r = await w.factory.predecode!(w.codec, w.clockRate, list);
+    if (r !== null) out.set(key, r);
+  }
+  return out;
+}
+
 /**
  * Renders a call's spool into a recording (WAV). Synchronous work behind a promise: call it in a
  * worker (MediaJobPool) in the live recorder; the replay CLI and tests may call it directly.
@@ -327,14 +391,24 @@ function timingPass(dir: string, threshold: number): TimingPass {
 export async function renderRecording(spoolDir: string, opts: RenderOptions): Promise<RecordingInfo> {
   await prepareDecoders();
   const writer = await prepareWriter(opts.format);
-  return renderSync(spoolDir, opts, writer);
+  const threshold = (opts.reanchorThresholdMs ?? 1000) / 1000;
+  const whole = new Map<string, WholeStream>();
+  const timing = timingPass(spoolDir, threshold, whole);
+  const predecoded = whole.size > 0 ? await predecodeStreams(whole) : new Map<string, PredecodedStream>();
+  whole.clear();
+  return renderSync(spoolDir, opts, writer, timing, predecoded);
 }
 
-function renderSync(spoolDir: string, opts: RenderOptions, writerFactory: WriterFactory): RecordingInfo {
+function renderSync(
+  spoolDir: string,
+  opts: RenderOptions,
+  writerFactory: WriterFactory,
+  timing: TimingPass,
+  predecoded: ReadonlyMap<string, PredecodedStream>,
+): RecordingInfo {
   const threshold = (opts.reanchorThresholdMs ?? 1000) / 1000;
   const jitterSec = (opts.jitterWindowMs ?? 500) / 1000;
   const head = readSpoolHeader(spoolDir);
-  const timing = timingPass(spoolDir, threshold);
   // The mix runs at the format's rate for the call (Opus and MP3 take only some rates).
   const baseRate = opts.sampleRate ?? timing.sampleRate;
   const rate = writerFactory.rateFor?.(baseRate) ?? baseRate;
@@ -407,7 +481,7 @@ function renderSync(spoolDir: string, opts: RenderOptions, writerFactory: Writer
       if (step > 0 && step <= e.rate) s.lastStep = step;
     }
     s.lastAudioTs = e.tsExt;
-    const dec = s.decoder(e.pt, pl);
+    const dec = s.decoder(e.pt, pl, predecoded);
     if (dec === null) {
       st.unsupported.add(pl.codec);
       const frames = Math.round(((s.lastStep || e.rate / 50) * rate) / e.rate);
