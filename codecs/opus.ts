@@ -13,7 +13,10 @@
  * - For encoding, its native addon (Rust bindings over libopus, prebuilt for Linux/macOS/Windows
  *   x64 and arm64) is about twice as fast as the WASM build; its raw encode writes into one
  *   shared output buffer and returns the length, again without allocating. When the addon cannot
- *   load (another platform, `OPUS_FORCE_WASM` set), encoders run on the WASM build.
+ *   load (another platform, `OPUS_FORCE_WASM` set), encoders run on the WASM build. The addon is
+ *   used on the main thread only: loaded in a worker thread (the media job pool's), it crashes
+ *   the process with SIGSEGV when the worker ends (@evan/opus 1.0.3, Node 20.20; measured with
+ *   a one-job MediaJobPool), so renders in workers encode with the WASM build.
  *
  * Both are synchronous once loaded. `loadOpus()` compiles the WASM asynchronously (a factory's
  * `init()`); used before that, the module compiles synchronously on first use instead.
@@ -21,6 +24,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import type { AudioDecoder, DecoderFactory } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -319,7 +323,7 @@ let native: { Encoder: NativeCodecClass; raw: NativeRaw; out: Uint8Array } | nul
 function nativeEncoder(): typeof native {
   if (native !== undefined) return native;
   native = null;
-  if (process.env.OPUS_FORCE_WASM) return native;
+  if (process.env.OPUS_FORCE_WASM || !isMainThread) return native;
   try {
     const addon = require('@evan/opus/node/index.js') as NativeAddon;
     const raw = Object.getPrototypeOf(addon.Encoder.prototype) as Partial<NativeRaw>;

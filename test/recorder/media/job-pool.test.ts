@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -12,6 +13,27 @@ describe('MediaJobPool (worker threads, from dist/)', () => {
     const here = fileURLToPath(new URL('../../../recorder/media/render-worker.js', import.meta.url));
     assert.ok(here.includes(`${join('dist', 'recorder', 'media')}`), here);
     assert.ok(existsSync(here));
+  });
+
+  it('renders Opus and MP3 in a worker, and the process survives the worker ending (no native encoder there)', async () => {
+    const root = tmp('pool-lossy');
+    const dir = await writeSpool(root, 'lossy', [{ info: streamInfo(1, 'caller', 0), packets: g711Stream({ count: 100 }) }]);
+    // A child process, so that a crash at worker teardown (SIGSEGV) shows as its exit status.
+    const script = `
+      import { MediaJobPool } from ${JSON.stringify(new URL('../../../recorder/media/job-pool.js', import.meta.url).href)};
+      const pool = new MediaJobPool(1);
+      for (const f of ['opus', 'mp3']) {
+        const r = await pool.render(${JSON.stringify(dir)}, { outPath: ${JSON.stringify(root)} + '/out.' + f, format: f, channels: 2 });
+        if (r.format !== f || r.durationMs !== 2000) throw new Error(JSON.stringify(r));
+      }
+      await pool.close();
+      console.log('ok');`;
+    const file = join(root, 'child.mjs');
+    writeFileSync(file, script);
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+    assert.equal(r.signal, null, `child died of ${r.signal}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'ok');
   });
 
   it('renders queued jobs in workers, with the same result as a direct render; records latency', async () => {
