@@ -1,7 +1,9 @@
 import { cpus, totalmem } from 'node:os';
+import { benchAgent } from './agent.js';
 import { benchConcurrentCalls } from './concurrent-calls.js';
 import { benchMediaJob } from './media-job.js';
 import { benchPacketPath } from './packet-path.js';
+import { benchSiprecLoad } from './siprec-load.js';
 
 /** `npm run bench`: prints figures beside reference runs on the same machine, as ratios. */
 const PACKETS = Number(process.env['BENCH_PACKETS'] ?? 1_000_000);
@@ -49,4 +51,25 @@ for (const r of await benchMediaJob(callSec)) {
   console.log(
     `| ${r.name} | ${r.seconds.toFixed(3)} | ${fmt(r.realtime)} | ${ff === undefined ? '' : ff.toFixed(3)} | ${ff === undefined ? '' : (r.seconds / ff).toFixed(2)} | ${r.bytes === undefined ? '' : fmt(r.bytes)} |`,
   );
+}
+
+// SIPREC server (issue 6): concurrent sessions from SIPp with media, lost sessions/packets, CPU.
+const siprecSizes = (process.env['BENCH_SIPREC_SESSIONS'] ?? '200').split(',').map(Number).filter((x) => x > 0);
+await benchSiprecLoad(siprecSizes, Number(process.env['BENCH_SIPREC_SECONDS'] ?? 60));
+
+// Forwarding agent and HEP input (issue 5).
+console.log('\n## Agent and HEP\n');
+console.log('| run | packets | wall s | CPU s | packets/s per core | note |');
+console.log('|---|---:|---:|---:|---:|---|');
+for (const r of await benchAgent()) console.log(`| ${r.name} | ${fmt(r.packets)} | ${r.wallSeconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${fmt(r.perCore)} | ${r.note ?? ''} |`);
+
+// SCCP (Skinny) signaling and the Lync/Skype call-event feed (issue 7), one core.
+{
+  const { benchSccp } = await import('./sccp.js');
+  const { benchNetfeed } = await import('./netfeed.js');
+  console.log('\n## SCCP and the call-event feed\n');
+  console.log('| run | messages | seconds | messages/s | note |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const r of benchSccp(Number(process.env['BENCH_SCCP_CALLS'] ?? 20_000))) console.log(`| SCCP: ${r.name} | ${fmt(r.messages)} | ${r.seconds.toFixed(3)} | ${fmt(r.perSec)} | ${r.note ?? ''} |`);
+  for (const r of benchNetfeed(Number(process.env['BENCH_NETFEED_CALLS'] ?? 5000))) console.log(`| feed: ${r.name} | ${fmt(r.messages)} | ${r.seconds.toFixed(3)} | ${fmt(r.perSec)} | ${r.note ?? ''} |`);
 }

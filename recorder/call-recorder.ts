@@ -14,6 +14,8 @@ import type { PacketSink } from './pipeline.js';
 import { DialogTracker } from './sip/dialog-tracker.js';
 import { parseSipMessage } from './sip/message.js';
 import { sipTcpConsumer } from './sip/stream-framer.js';
+import { DEFAULT_SCCP_PORTS, isSccpConnection, sccpTcpConsumer } from './sccp/sccp-consumer.js';
+import { StationTracker } from './sccp/station-tracker.js';
 import type { CallSpool } from './spool/call-spool.js';
 import { markRendered, type SpoolDirectory } from './spool/spool-directory.js';
 import type { TcpStreamConsumer } from './tcp/stream-reassembler.js';
@@ -37,6 +39,8 @@ export interface CallRecorderOptions {
   captureDrops?: () => number;
   /** Called when a call's record is final (recording rendered, index written). */
   onRecord?: (rec: CallRecord) => void;
+  /** TCP ports of Cisco SCCP (Skinny) CallManagers; default 2000. */
+  sccpPorts?: readonly number[];
 }
 
 /**
@@ -47,6 +51,8 @@ export interface CallRecorderOptions {
 export class CallRecorder implements PacketSink {
   readonly registry: CallRegistry;
   readonly tcpStreams: TcpStreamConsumer;
+  /** Cisco SCCP stations and their calls. */
+  readonly sccp: StationTracker;
   private readonly dialogs: DialogTracker;
   private readonly pending = new Set<Promise<void>>();
   readonly records: CallRecord[] = [];
@@ -63,12 +69,24 @@ export class CallRecorder implements PacketSink {
       onCallEnded: (call, rec, spool) => this.finalize(call, rec, spool),
     });
     this.dialogs = new DialogTracker(this.registry, counters);
-    this.tcpStreams = sipTcpConsumer((msg, _conn, _dir, now) => {
+    const sip = sipTcpConsumer((msg, _conn, _dir, now) => {
       // The segment being reassembled gives the exact capture stamp; a message completed later
       // (a gap given up, end of capture) carries the stream's own delivery time.
       const p = this.tcpPacket;
       this.dialogs.onMessage(msg, p && p.time === now ? p : { time: now, frame: null });
     }, counters);
+    // SCCP connections (by port) go to the Skinny framer and station tracker, the rest to SIP.
+    this.sccp = new StationTracker(this.registry, counters);
+    const sccpPorts = new Set(opts.sccpPorts ?? DEFAULT_SCCP_PORTS);
+    const sccp = sccpTcpConsumer(this.sccp, counters, sccpPorts, (now) => {
+      const p = this.tcpPacket;
+      return p && p.time === now ? p : { time: now, frame: null };
+    });
+    this.tcpStreams = {
+      onData: (c, dir, buf, off, len, now) => (isSccpConnection(c, sccpPorts) ? sccp : sip).onData(c, dir, buf, off, len, now),
+      onGap: (c, dir, missing, now) => (isSccpConnection(c, sccpPorts) ? sccp : sip).onGap?.(c, dir, missing, now),
+      onClose: (c, reason, now) => (isSccpConnection(c, sccpPorts) ? sccp : sip).onClose?.(c, reason, now),
+    };
   }
 
   /** The TCP segment being reassembled (its frame gives time and addresses to the dialog). */
@@ -89,10 +107,12 @@ export class CallRecorder implements PacketSink {
 
   sweep(now: number): void {
     this.registry.sweep(now);
+    this.sccp.sweep(now);
   }
 
   /** End of input or shutdown: every call ends; resolves when all are rendered and indexed. */
   async finish(now: number, reason: string): Promise<CallRecord[]> {
+    this.sccp.finish(now);
     this.registry.finish(now, reason);
     while (this.pending.size) await Promise.all([...this.pending]);
     await this.opts.index?.flushed();
@@ -117,7 +137,7 @@ export class CallRecorder implements PacketSink {
         rec.recording = await this.opts.pool.render(spool.dir, {
           outPath: join(this.opts.recordingsDir, `${call.id}.${recordingExtension(format)}`),
           format,
-          channels: this.opts.channels ?? 2,
+          channels: call.channels ?? this.opts.channels ?? 2,
           tags: recordingTags(rec),
           ...(this.opts.bitrate !== undefined ? { bitrate: this.opts.bitrate } : {}),
         });

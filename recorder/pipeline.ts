@@ -1,6 +1,6 @@
 import type { Frame } from './capture/frame.js';
 import type { Counters } from './core/counters.js';
-import { Packet } from './core/packet.js';
+import { IpProto, Packet } from './core/packet.js';
 import { classifyUdp, DEFAULT_DEMUX_PORTS, type DemuxPorts } from './demux/classify.js';
 import type { PayloadKind } from './demux/payload-kind.js';
 import { Decoded, FrameDecoder, type FrameDecoderOptions } from './frames/frame-decoder.js';
@@ -74,7 +74,30 @@ export class Pipeline {
       this.counters.inc('pipeline.bug');
       if (this.bugFrames.length < MAX_BUG_FRAMES) this.bugFrames.push({ ...frame, data: Buffer.from(frame.data) });
     }
-    const now = p.time;
+    this.advance(p.time);
+  }
+
+  /**
+   * A packet decoded elsewhere (the HEP listener: original 5-tuple, capture time, payload; SIPREC
+   * media) enters at the UDP/TCP stage, exactly where a captured frame's transport layer would.
+   */
+  inject(p: Packet): void {
+    try {
+      if (p.ipProto === IpProto.Udp) {
+        if (this.sink.onUdp) this.sink.onUdp(p, classifyUdp(p.payload, p.payloadOff, p.payloadLen, p.srcPort, p.dstPort, this.ports));
+      } else if (p.ipProto === IpProto.Tcp) {
+        this.sink.onTcpSegment?.(p);
+        if (this.tcp && !p.truncated) this.tcp.add(p);
+      }
+    } catch {
+      this.counters.inc('pipeline.bug');
+      if (p.frame && this.bugFrames.length < MAX_BUG_FRAMES) this.bugFrames.push({ ...p.frame, data: Buffer.from(p.frame.data) });
+    }
+    this.advance(p.time);
+  }
+
+  /** Capture time moved to `now`: sweep the trackers once per interval. */
+  private advance(now: number): void {
     if (now > this.lastTime) this.lastTime = now;
     if (this.nextSweep < 0) this.nextSweep = now + this.sweepInterval;
     else if (now >= this.nextSweep) {

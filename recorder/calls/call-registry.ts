@@ -90,6 +90,8 @@ interface Flow {
   streams: RtpStream[];
   last: number;
   rtcp: number;
+  /** A copy of a party's audio sent elsewhere (a Cisco built-in-bridge recording fork): tracked, not recorded. */
+  copy: boolean;
 }
 
 interface Expectation {
@@ -97,6 +99,8 @@ interface Expectation {
   /** The party that receives at this endpoint. */
   party: Party;
   since: number;
+  /** Packets to this endpoint copy audio the call already has (expectCopy). */
+  copy?: boolean;
 }
 
 interface CallEntry {
@@ -219,6 +223,85 @@ export class CallRegistry {
     call.media[party].endpoints.push(key);
   }
 
+  /**
+   * Media that `speaker` sends arrives at ip:port, an address that belongs to neither party (a
+   * SIPREC SRS's own port, RFC 7866 §8.1.8): packets to it join the call as `speaker`'s. The
+   * parties' own endpoints (used to match users by address) are left alone.
+   */
+  expectSent(call: Call, speaker: Party, ip: string, port: number, now: number): void {
+    const key = ip && port > 0 && port <= 65535 ? endpointKey(ip, port) : null;
+    if (key === null) {
+      this.counters.inc('calls.bad_sdp_address');
+      return;
+    }
+    const prev = this.expectations.get(key);
+    if (prev && prev.call !== call) this.counters.inc('calls.expectation_superseded');
+    // The registry stores the receiving party; packets to the key are spoken by the other one.
+    this.expectations.set(key, { call, party: other(speaker), since: now });
+    call.expectations.add(key);
+  }
+
+  /**
+   * `party` receives media at ip:port, told by signaling other than SDP (SCCP OpenReceiveChannelAck
+   * and StartMediaTransmission, Lync candidate forms the SDP model does not carry): the same
+   * expectation setMedia registers for an SDP address. False when the address is unusable.
+   */
+  expectAt(call: Call, party: Party, ip: string, port: number, now: number): boolean {
+    if (!ip || ip === '0.0.0.0' || ip === '::' || port <= 0 || port > 65535) return false;
+    const key = endpointKey(ip, port);
+    if (key === null) {
+      this.counters.inc('calls.bad_sdp_address');
+      return false;
+    }
+    const e = this.expectations.get(key);
+    if (e?.call === call && e.party === party && call.media[party].endpoints.includes(key)) return true;
+    this.expect(call, party, ip, port, now);
+    return true;
+  }
+
+  /**
+   * Packets to ip:port carry a copy of what `speaker` says (a Cisco phone's built-in-bridge fork
+   * to a recording server): reported with the call's streams, marked `copy`, never recorded twice.
+   */
+  expectCopy(call: Call, speaker: Party, ip: string, port: number, now: number): void {
+    const key = ip && port > 0 && port <= 65535 ? endpointKey(ip, port) : null;
+    if (key === null) return;
+    if (this.expectations.get(key)?.call !== call) this.expectations.set(key, { call, party: other(speaker), since: now, copy: true });
+    call.expectations.add(key);
+  }
+
+  /** The live call and receiving party expected at ip:port, if any (SCCP joins a device's leg to the call its far end belongs to). */
+  expecting(ip: string, port: number): { call: Call; party: Party } | null {
+    const key = endpointKey(ip, port);
+    const e = key === null ? undefined : this.expectations.get(key);
+    return e && !e.copy && e.call.state !== CallState.Ended ? { call: e.call, party: e.party } : null;
+  }
+
+  /**
+   * Forgets a call that turned out to be another view of a tracked one (an SCCP device's leg of a
+   * conversation whose other device's call holds it) while no RTP has joined it: no record, no
+   * end counter. False, and nothing changes, when it already has streams: then it must end().
+   */
+  discard(call: Call): boolean {
+    const entry = this.entryOf(call);
+    if (!entry || call.state === CallState.Ended || entry.call.protocol === 'rtp') return false;
+    if (entry.flows.some((f) => f.streams.length > 0 || f.rtcp > 0)) return false;
+    for (const f of entry.flows) this.dropFlow(f);
+    for (const k of call.expectations) if (this.expectations.get(k)?.call === call) this.expectations.delete(k);
+    this.calls.delete(entry.key);
+    this.entries.delete(call);
+    call.state = CallState.Ended;
+    call.endReason = 'discarded';
+    this.counters.inc('calls.discarded');
+    return true;
+  }
+
+  /** Forget an expectation of `call` at ip:port (a SIPREC stream removed, its port released). */
+  unexpect(call: Call, ip: string, port: number): void {
+    const key = endpointKey(ip, port);
+    if (key !== null && this.expectations.get(key)?.call === call) this.expectations.delete(key);
+  }
+
   /** RTP or RTCP from the packet path. */
   onMedia(p: Packet, kind: PayloadKind): void {
     if (p.truncated) {
@@ -298,13 +381,17 @@ export class CallRegistry {
     let party: Party = 'caller';
     const ended = (byDst ?? bySrc)?.call;
     if (ended && ended.state === CallState.Ended) {
-      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], last: p.time, rtcp: 0 };
+      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], last: p.time, rtcp: 0, copy: false };
       this.flowCount++;
       const l = this.lingering.find((x) => x.call === ended);
       if (l) l.flows.push(flow);
       return flow;
     }
-    if (byDst) {
+    if (byDst?.copy) {
+      // A fork of the call's audio (expectCopy): its sender is not a new endpoint of the call.
+      call = byDst.call;
+      party = other(byDst.party);
+    } else if (byDst) {
       call = byDst.call;
       party = other(byDst.party);
       this.learn(call, party, src, p.time);
@@ -313,7 +400,7 @@ export class CallRegistry {
       party = bySrc.party;
       this.learn(call, other(party), dst, p.time);
     }
-    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], last: p.time, rtcp: 0 };
+    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], last: p.time, rtcp: 0, copy: byDst?.copy === true };
     this.flowCount++;
     if (call) {
       flow.entry = this.entryOf(call) ?? null;
@@ -403,8 +490,8 @@ export class CallRegistry {
     if (flow.streams.length > 0) flow.call?.note(`SSRC change on ${formatEndpointKey(flow.src)} → ${formatEndpointKey(flow.dst)}`);
     flow.streams.push(s);
     this.classifyPayload(flow, s, pt, map);
-    if (flow.call) this.spoolStream(flow.call, s);
-    else this.counters.inc('rtp.unattached_streams');
+    if (flow.call && !flow.copy) this.spoolStream(flow.call, s);
+    else if (!flow.call) this.counters.inc('rtp.unattached_streams');
     return s;
   }
 
@@ -419,7 +506,7 @@ export class CallRegistry {
       if (!s.dtmf) {
         const call = flow.call;
         const party = s.party;
-        s.dtmf = new DtmfDetector((ev) => call?.dtmf.push({ digit: ev.digit, time: iso(ev.firstArrival), durationMs: Math.round(ev.durationMs), party }), map?.clockRate ?? 8000);
+        s.dtmf = new DtmfDetector((ev) => flow.copy || call?.dtmf.push({ digit: ev.digit, time: iso(ev.firstArrival), durationMs: Math.round(ev.durationMs), party }), map?.clockRate ?? 8000);
       }
       return true;
     }
@@ -568,13 +655,20 @@ export class CallRegistry {
           party: s.party,
           first: iso(s.first),
           last: iso(s.last),
+          ...(f.copy ? { copy: true } : {}),
         });
       }
     const callerAddrs = new Set<string>();
     const calleeAddrs = new Set<string>();
     for (const k of call.media.caller.endpoints) callerAddrs.add(endpointAddress(k));
     for (const k of call.media.callee.endpoints) calleeAddrs.add(endpointAddress(k));
-    const { user, direction } = this.users.classify(call.from, call.to, callerAddrs, calleeAddrs);
+    let { user, direction } = this.users.classify(call.from, call.to, callerAddrs, calleeAddrs);
+    // Other identities of the sides (SIPREC SBC headers) when the parties themselves match nobody.
+    if (user === null) {
+      for (const a of call.aliases.caller) if (user === null && (user = this.users.match(a, callerAddrs)) !== null) direction = 'outbound';
+      for (const a of call.aliases.callee) if (user === null && (user = this.users.match(a, calleeAddrs)) !== null) direction = 'inbound';
+    }
+    if (call.direction !== null) direction = call.direction;
     call.user = user;
     return {
       id: call.id,
@@ -593,6 +687,10 @@ export class CallRegistry {
       dtmf: [...call.dtmf],
       notes: [...call.notes],
       recording: call.recording,
+      ...(call.siprec ? { siprec: call.siprec } : {}),
+      ...(call.links.length ? { linked: [...call.links] } : {}),
+      ...(call.sccp ? { sccp: call.sccp } : {}),
+      ...(call.netfeed ? { netfeed: call.netfeed } : {}),
     };
   }
 }

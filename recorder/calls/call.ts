@@ -1,4 +1,4 @@
-import type { CallProtocol, DtmfEvent, PartyInfo, RecordingInfo } from './call-record.js';
+import type { CallProtocol, Direction, DtmfEvent, LinkedCallRecord, NetfeedRecordInfo, PartyInfo, RecordingInfo, SccpRecordInfo, SiprecRecordInfo } from './call-record.js';
 import type { EndpointKey } from './endpoint-key.js';
 
 /** The two sides of a two-party call; the speaker of a stream is one of them. */
@@ -55,6 +55,20 @@ export class Call {
   user: string | null = null;
   /** Capture drop total when the call began (the difference at its end is what it lost). */
   dropsAtStart = 0;
+  /** Channels of this call's recording when its signaling decides (SIPREC mixed stream: 1); null: the recorder's setting. */
+  channels: 1 | 2 | null = null;
+  /** Direction decided by signaling (SIPREC trunk ranges); null: the users directory decides. */
+  direction: Direction | null = null;
+  /** Further identities of each side (SIPREC SBC headers), tried when from/to match no user. */
+  readonly aliases: Record<Party, PartyInfo[]> = { caller: [], callee: [] };
+  /** SIPREC metadata, reported and indexed with the call. */
+  siprec: SiprecRecordInfo | null = null;
+  /** Chained calls (transfer, conference), reported and indexed with the call. */
+  readonly links: LinkedCallRecord[] = [];
+  /** SCCP device legs, set by the SCCP station tracker. */
+  sccp: SccpRecordInfo | null = null;
+  /** Lync/Skype call-event feed facts, set by the netfeed tracker. */
+  netfeed: NetfeedRecordInfo | null = null;
 
   constructor(
     readonly id: string,

@@ -5,7 +5,15 @@ export interface UserEntry {
   uris?: readonly string[];
   numbers?: readonly string[];
   ips?: readonly string[];
+  /** Cisco SCCP devices: `SEP001122334455` (any line) or `SEP001122334455/2` (line instance 2). */
+  devices?: readonly string[];
 }
+
+/**
+ * The alias URI an SCCP device (and line) is matched by: `sccp:SEP001122334455` or
+ * `sccp:SEP001122334455/2`. Device names compare case-insensitively (CallManager shows them upper-case).
+ */
+export const deviceUri = (device: string, line?: number): string => `sccp:${device.trim().toUpperCase()}${line ? `/${line}` : ''}`;
 
 /** Digits only (and a leading country-code `+` dropped): '+1 (555) 100-1' and '15551001' compare equal. */
 export const normaliseNumber = (n: string): string => n.replace(/[^0-9*#]/g, '');
@@ -31,13 +39,49 @@ export class UsersDirectory {
   private readonly byUri = new Map<string, string>();
   private readonly byNumber = new Map<string, string>();
   private readonly byIp = new Map<string, string>();
+  /** Endpoint addresses learned from signaling (Lync feed), by user: the newest replaces the older. */
+  private readonly learned = new Map<string, string>();
+  private readonly configuredIps = new Set<string>();
 
   constructor(users: readonly UserEntry[] = []) {
     for (const u of users) {
       for (const uri of u.uris ?? []) this.byUri.set(normaliseUri(uri), u.name);
       for (const n of u.numbers ?? []) if (normaliseNumber(n)) this.byNumber.set(normaliseNumber(n), u.name);
-      for (const ip of u.ips ?? []) this.byIp.set(ip, u.name);
+      for (const ip of u.ips ?? []) {
+        this.byIp.set(ip, u.name);
+        this.configuredIps.add(ip);
+      }
+      for (const d of u.devices ?? []) {
+        const slash = d.indexOf('/');
+        this.byUri.set(slash < 0 ? deviceUri(d) : deviceUri(d.slice(0, slash), Number(d.slice(slash + 1))), u.name);
+      }
     }
+  }
+
+  /**
+   * `user`'s endpoint is now at `ip` (learned from signaling, e.g. the Front End saw the user's
+   * client there): the address identifies the user until another one is learned. Configured
+   * addresses are never replaced. Returns whether anything changed.
+   */
+  learnIp(user: string, ip: string): boolean {
+    const prev = this.learned.get(user);
+    if (prev === ip) return false;
+    const owner = this.byIp.get(ip);
+    if (owner !== undefined && owner !== user && (this.configuredIps.has(ip) || !this.isLearned(owner, ip))) return false;
+    if (prev !== undefined && this.byIp.get(prev) === user && !this.configuredIps.has(prev)) this.byIp.delete(prev);
+    if (owner !== undefined && owner !== user) this.learned.delete(owner);
+    this.learned.set(user, ip);
+    this.byIp.set(ip, user);
+    return true;
+  }
+
+  private isLearned(user: string, ip: string): boolean {
+    return this.learned.get(user) === ip;
+  }
+
+  /** The user a URI (or number) names, without addresses. */
+  userOf(party: PartyInfo): string | null {
+    return this.match(party, []);
   }
 
   get size(): number {

@@ -72,6 +72,11 @@ program
   .option('--out <dir>', 'data directory (spool, recordings, index)')
   .option('--format <format>', 'opus | mp3 | wav (replaces recording.format)')
   .option('--metrics <host:port|off>', 'metrics and health listener')
+  .option('--hep <[udp:|tcp:]host:port>', 'HEP listener (UDP and TCP unless prefixed; replaces inputs.hep.listen)')
+  .option('--siprec <host:port>', 'SIPREC recording server on UDP and TCP (replaces siprec.listen)')
+  .option('--audio-ports <start-end>', 'SIPREC media port range, e.g. 20000-29999 (replaces siprec.audioPorts)')
+  .option('--netfeed <host:port>', 'Lync/Skype call-event feed listener, e.g. 0.0.0.0:8008 (replaces netfeed.listen)')
+  .option('--netfeed-key <key>', 'shared key of the Front Ends\' feed senders (replaces netfeed.key; or NETFEED_KEY)')
   .action(async (opts: RunOptions) => {
     await runCommand(opts);
   });

@@ -11,16 +11,32 @@ import { RecorderMetrics, startOpsServer, type CaptureTotals } from '../ops/metr
 import { Pipeline } from '../pipeline.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
 import type { CallRecord } from '../calls/call-record.js';
+import { attachHepToRegistry } from '../hep/call-hooks.js';
+import { HepInput } from '../hep/hep-input.js';
+import { HepListener } from '../hep/hep-listener.js';
+import { parseListen, type ListenAddress } from '../ops/listen-address.js';
 import { fail, UsageError } from './errors.js';
+import { applySiprecFlags, startSiprec } from '../siprec/siprec-run.js';
+import type { SiprecServer } from '../siprec/siprec-server.js';
 import { configPayloadMappings, loadCliConfig } from './load-config.js';
+import { applyNetfeedFlags, silkMappings, startNetfeed, type NetfeedRun } from '../netfeed/netfeed-run.js';
 
 export interface RunOptions {
   config?: string;
+  /** HEP listener: `[udp:|tcp:]host:port` (both transports without a prefix). */
+  hep?: string;
   iface?: string[];
   filter?: string;
   out?: string;
   format?: string;
   metrics?: string;
+  /** SIPREC server: `host:port` (replaces siprec.listen; enables the server). */
+  siprec?: string;
+  /** SIPREC media ports `START-END` (replaces siprec.audioPorts). */
+  audioPorts?: string;
+  /** Lync/Skype call-event feed listener `host:port` and its shared key (replace netfeed.listen / netfeed.key). */
+  netfeed?: string;
+  netfeedKey?: string;
 }
 
 /** How often (wall time) the trackers are swept when traffic is quiet. */
@@ -41,7 +57,18 @@ function configFrom(opts: RunOptions): RecorderConfig {
     config.recording.format = opts.format;
   }
   if (opts.metrics !== undefined) config.metrics = opts.metrics === 'off' ? null : { listen: opts.metrics };
-  if (config.inputs.interfaces.length === 0) throw new UsageError('run: no capture interface: give --iface IF or inputs.interfaces in the config');
+  if (opts.hep !== undefined) {
+    const m = /^(?:(udp|tcp):)?(.+)$/i.exec(opts.hep.trim());
+    const listen = m?.[2] ?? '';
+    const r = parseListen(listen);
+    if (typeof r === 'string') throw new UsageError(`--hep ${opts.hep}: ${r}`);
+    const only = m?.[1]?.toLowerCase();
+    config.inputs.hep = { listen, udp: only !== 'tcp', tcp: only !== 'udp', authKey: config.inputs.hep?.authKey ?? '' };
+  }
+  applySiprecFlags(config, opts);
+  applyNetfeedFlags(config, opts);
+  if (config.inputs.interfaces.length === 0 && !config.inputs.hep && !config.siprec && !config.netfeed)
+    throw new UsageError('run: no input: give --iface IF, --hep HOST:PORT, --siprec HOST:PORT, or inputs.interfaces / inputs.hep / siprec in the config');
   return config;
 }
 
@@ -83,6 +110,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   }
 
   const overrides = configPayloadMappings(config);
+  for (const m of silkMappings(config.netfeed)) if (!overrides.has(m.pt)) overrides.set(m.pt, m);
   const spool = new SpoolDirectory(st.spoolDir, counters);
   spool.start();
   let metrics: RecorderMetrics | null = null;
@@ -100,6 +128,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     channels,
     recordUnattached: config.recording.recordUnattached,
     payloadOverrides: overrides,
+    ...(config.sccp ? { sccpPorts: config.sccp.ports } : {}),
     captureDrops: () => captures.reduce((n, c) => n + c.cap.stats().dropped + c.cap.stats().ifDropped, 0),
     onRecord: (rec) => {
       metrics?.callEnded(rec.endReason);
@@ -108,6 +137,46 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     },
   });
   const pipeline = new Pipeline(counters, recorder, { demuxPorts: { sip: new Set(config.sip.ports) } });
+  let hep: { input: HepInput; listener: HepListener } | null = null;
+  if (config.inputs.hep) {
+    const hc = config.inputs.hep;
+    const input = new HepInput({ counters, authKey: hc.authKey, inject: (p) => pipeline.inject(p) });
+    attachHepToRegistry(recorder.registry, input.relays, input.loss);
+    const addr = parseListen(hc.listen) as ListenAddress;
+    try {
+      const listener = await HepListener.start(input, counters, { host: addr.host, port: addr.port, udp: hc.udp, tcp: hc.tcp });
+      hep = { input, listener };
+    } catch (err) {
+      await pool.close();
+      await index.close();
+      fail(`recorder: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const ports = [hep.listener.udpPort ? `udp:${hep.listener.udpPort}` : '', hep.listener.tcpPort ? `tcp:${hep.listener.tcpPort}` : ''].filter(Boolean).join(' ');
+    log(`HEP listener on ${addr.host} ${ports}${hc.authKey ? ' (auth key required)' : ''}`);
+  }
+  let siprec: SiprecServer | null = null;
+  if (config.siprec) {
+    try {
+      siprec = await startSiprec(config.siprec, recorder, pipeline, counters, log);
+    } catch (err) {
+      await hep?.listener.close();
+      await pool.close();
+      await index.close();
+      fail(`recorder: siprec: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  let netfeed: NetfeedRun | null = null;
+  if (config.netfeed) {
+    try {
+      netfeed = await startNetfeed(config.netfeed, recorder, counters, st.recordingsDir, log);
+    } catch (err) {
+      await hep?.listener.close();
+      await siprec?.stop();
+      await pool.close();
+      await index.close();
+      fail(`recorder: netfeed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   for (const i of config.inputs.interfaces) {
     const entry = { name: i.name, cap: null as unknown as LiveCapture, packets: 0, bytes: 0 };
     try {
@@ -133,21 +202,29 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     log(`capturing on ${i.name}${i.filter ? ` (${i.filter})` : ''}, ${entry.cap.precision}second timestamps`);
   }
 
-  const totals = (): CaptureTotals[] =>
-    captures.map((c) => {
+  const totals = (): CaptureTotals[] => {
+    const t = captures.map((c) => {
       const s = c.cap.stats();
       return { input: c.name, packets: c.packets, bytes: c.bytes, kernelDrops: s.dropped, ifDrops: s.ifDropped };
     });
+    // HEP: "kernel drops" are the packets the senders' sequence numbers say never arrived.
+    if (hep) t.push({ input: 'hep', packets: hep.input.packets, bytes: hep.input.bytes, kernelDrops: hep.input.loss.totalLost, ifDrops: 0 });
+    return t;
+  };
   metrics = new RecorderMetrics({
     counters,
     capture: totals,
     activeCalls: () => recorder.registry.activeCalls,
     unattachedStreams: () => recorder.registry.unattachedStreams().length,
     mediaQueueDepth: () => pool.queueDepth,
+    siprecSessions: siprec ? () => siprec.activeSessions : undefined,
+    siprecPortsInUse: siprec ? () => siprec.pool.inUse : undefined,
+    sccpStations: () => recorder.sccp.stationCount,
+    netfeedConnections: netfeed ? () => netfeed.server.connections : undefined,
   });
   metricsRef = metrics;
   const server = config.metrics
-    ? await startOpsServer(config.metrics.listen, metrics.registry, () => ({ ok: captures.length > 0, detail: { captures: totals(), activeCalls: recorder.registry.activeCalls } }))
+    ? await startOpsServer(config.metrics.listen, metrics.registry, () => ({ ok: captures.length > 0 || hep !== null || siprec !== null || netfeed !== null, detail: { captures: totals(), activeCalls: recorder.registry.activeCalls } }))
     : null;
   if (server) log(`metrics on ${config.metrics!.listen.replace(/:\d+$/, '')}:${server.port}/metrics`);
 
@@ -160,12 +237,17 @@ export async function runCommand(opts: RunOptions): Promise<void> {
       lastCapture = pipeline.now;
       lastWall = now;
     } else if (lastCapture > 0) pipeline.sweep(lastCapture + (now - lastWall) / 1000);
+    // SIPREC signaling (or feed messages) without any media yet: their timeouts run on the wall clock.
+    else if (siprec || netfeed) pipeline.sweep(now / 1000);
   }, IDLE_SWEEP_MS);
 
   await stopRequested;
   log('stopping: finalizing open calls');
   clearInterval(idle);
   for (const c of captures) c.cap.close();
+  await hep?.listener.close();
+  await siprec?.stop();
+  await netfeed?.stop();
   pipeline.finish();
   const wallNow = lastCapture > 0 ? lastCapture + (Date.now() - lastWall) / 1000 : pipeline.now;
   await recorder.finish(Math.max(pipeline.now, wallNow), 'shutdown');

@@ -48,9 +48,11 @@ export const HepChunk = {
 export const HepFamily = { IPv4: 2, IPv6: 10 } as const;
 
 /**
- * Protocol type values of chunk 0x000b that we send. SIP = 1 is certain (every HEP sender uses it);
- * RTP = 4 and RTCP = 5 are from the spec's table as we remember it and were not re-checked against
- * the PDF here (the local tshark 4.0 has no HEP dissector to cross-check) — verify before relying on them.
+ * Protocol type values of chunk 0x000b (HEP3 spec, "capture protocol types"): 0x01 SIP, 0x04 RTP,
+ * 0x05 RTCP. Checked against two independent implementations' tables (SIPSorcery's
+ * CaptureProtocolTypeEnum and VoIPmonitor's eHEP_ProtocolType: SIP 1, XMPP 2, SDP 3, RTP 4,
+ * RTCP(_JSON) 5). Homer's own agents send RTCP type 5 as JSON reports; we send the raw RTCP bytes,
+ * which our recorder classifies by content, so a collector expecting JSON simply ignores them.
  */
 export const HepProtoType = { SIP: 1, RTP: 4, RTCP: 5 } as const;
 
@@ -61,7 +63,24 @@ export const HepProtoType = { SIP: 1, RTP: 4, RTCP: 5 } as const;
  * Type 0x0001 under it: u32 per-destination sequence number, to detect loss at the collector.
  */
 export const OUR_VENDOR_ID = 0x7f10;
-export const OurChunk = { Sequence: 0x0001 } as const;
+/**
+ * Our chunk types (vendor OUR_VENDOR_ID):
+ * - 0x0001 Sequence: u32 per-destination sequence number (loss counting at the collector).
+ * - 0x0002 Turn: u8 flags (TurnFlag), u8 reserved, u16 channel number (0 when none). Present only
+ *   when the agent could not fully resolve a TURN-relayed packet (agent started mid-call).
+ * - 0x0003 Ack: u32, the highest sequence number processed; sent by our recorder back to our agent
+ *   on a TCP connection, so the agent keeps (and resends after a reconnect) only what is unacknowledged.
+ */
+export const OurChunk = { Sequence: 0x0001, Turn: 0x0002, Ack: 0x0003 } as const;
+
+/**
+ * Turn chunk flags. RelayUnknown: the agent did not see the Allocate response, so the address on the
+ * TURN client's side of the 5-tuple is the client's own transport address as the TURN server sees it
+ * (the `raddr`/`rport` of its SDP relay candidate), standing in for the relay address. PeerUnknown:
+ * the channel binding was not seen, so the far side of the 5-tuple is the TURN server itself.
+ * ToClient: the packet went from the peer to the TURN client (else from the client to the peer).
+ */
+export const TurnFlag = { RelayUnknown: 0x01, PeerUnknown: 0x02, ToClient: 0x04 } as const;
 
 /**
  * A HEP packet, filled in place by decodeHep3 and read by encodeHep3. Variable fields point into a
@@ -93,11 +112,14 @@ export class HepPacket {
   correlationLen = 0;
   /** Our sequence chunk; -1 when absent. */
   seq = -1;
+  /** Our Turn chunk: flags (0 = chunk absent) and channel number. */
+  turnFlags = 0;
+  turnChannel = 0;
+  /** Our Ack chunk; -1 when absent. */
+  ack = -1;
   /** Chunks skipped on decode (unknown type or vendor). */
   unknownChunks = 0;
 }
-
-
 
 /** Encoded size of `pkt`, or -1 when it exceeds HEP's 16-bit total length. */
 export function hep3Size(pkt: HepPacket): number {
@@ -112,63 +134,83 @@ export function hep3Size(pkt: HepPacket): number {
   if (pkt.authKeyLen > 0) n += CHUNK_HEADER_LEN + pkt.authKeyLen;
   if (pkt.correlationLen > 0) n += CHUNK_HEADER_LEN + pkt.correlationLen;
   if (pkt.seq >= 0) n += CHUNK_HEADER_LEN + 4;
+  if (pkt.turnFlags !== 0) n += CHUNK_HEADER_LEN + 4;
+  if (pkt.ack >= 0) n += CHUNK_HEADER_LEN + 4;
   n += CHUNK_HEADER_LEN + pkt.payloadLen;
   return n > MAX_TOTAL ? -1 : n;
 }
 
-/** Writes `pkt` at out[0..]; returns the bytes written, or -1 if it does not fit `out` or 64 KiB. */
-export function encodeHep3(pkt: HepPacket, out: Buffer): number {
+// Chunk writers: each writes one chunk at out[p] and returns the offset after it. Plain functions,
+// not closures, so encoding allocates nothing per packet (the agent encodes every forwarded packet).
+function head(out: Buffer, p: number, vendor: number, type: number, valueLen: number): number {
+  out[p] = vendor >>> 8;
+  out[p + 1] = vendor & 0xff;
+  out[p + 2] = type >>> 8;
+  out[p + 3] = type & 0xff;
+  const len = CHUNK_HEADER_LEN + valueLen;
+  out[p + 4] = len >>> 8;
+  out[p + 5] = len & 0xff;
+  return p + CHUNK_HEADER_LEN;
+}
+
+function u8Chunk(out: Buffer, p: number, type: number, v: number): number {
+  p = head(out, p, 0, type, 1);
+  out[p] = v & 0xff;
+  return p + 1;
+}
+
+function u16Chunk(out: Buffer, p: number, type: number, v: number): number {
+  p = head(out, p, 0, type, 2);
+  out[p] = (v >>> 8) & 0xff;
+  out[p + 1] = v & 0xff;
+  return p + 2;
+}
+
+function u32Chunk(out: Buffer, p: number, vendor: number, type: number, v: number): number {
+  p = head(out, p, vendor, type, 4);
+  out[p] = (v >>> 24) & 0xff;
+  out[p + 1] = (v >>> 16) & 0xff;
+  out[p + 2] = (v >>> 8) & 0xff;
+  out[p + 3] = v & 0xff;
+  return p + 4;
+}
+
+function bytesChunk(out: Buffer, p: number, type: number, b: Buffer, off: number, len: number): number {
+  p = head(out, p, 0, type, len);
+  b.copy(out, p, off, off + len);
+  return p + len;
+}
+
+/** Writes `pkt` at out[at..]; returns the bytes written, or -1 if it does not fit `out` or 64 KiB. */
+export function encodeHep3(pkt: HepPacket, out: Buffer, at = 0): number {
   const size = hep3Size(pkt);
-  if (size < 0 || size > out.length) return -1;
+  if (size < 0 || at < 0 || at + size > out.length) return -1;
   const v6 = pkt.family === HepFamily.IPv6;
-  out.writeUInt32BE(MAGIC, 0);
-  out.writeUInt16BE(size, 4);
-  let p = HEP3_HEADER_LEN;
-  const head = (vendor: number, type: number, valueLen: number): void => {
-    out.writeUInt16BE(vendor, p);
-    out.writeUInt16BE(type, p + 2);
-    out.writeUInt16BE(CHUNK_HEADER_LEN + valueLen, p + 4);
-    p += CHUNK_HEADER_LEN;
-  };
-  const u8c = (type: number, v: number): void => {
-    head(0, type, 1);
-    out[p++] = v & 0xff;
-  };
-  const u16c = (type: number, v: number): void => {
-    head(0, type, 2);
-    out.writeUInt16BE(v & 0xffff, p);
-    p += 2;
-  };
-  const u32c = (vendor: number, type: number, v: number): void => {
-    head(vendor, type, 4);
-    out.writeUInt32BE(v >>> 0, p);
-    p += 4;
-  };
-  const bytes = (type: number, b: Buffer, off: number, len: number): void => {
-    head(0, type, len);
-    b.copy(out, p, off, off + len);
-    p += len;
-  };
-  u8c(HepChunk.IpFamily, pkt.family);
-  u8c(HepChunk.IpProto, pkt.ipProto);
+  out.writeUInt32BE(MAGIC, at);
+  out.writeUInt16BE(size, at + 4);
+  let p = at + HEP3_HEADER_LEN;
+  p = u8Chunk(out, p, HepChunk.IpFamily, pkt.family);
+  p = u8Chunk(out, p, HepChunk.IpProto, pkt.ipProto);
   if (v6) {
-    bytes(HepChunk.Ipv6Src, pkt.src6, 0, 16);
-    bytes(HepChunk.Ipv6Dst, pkt.dst6, 0, 16);
+    p = bytesChunk(out, p, HepChunk.Ipv6Src, pkt.src6, 0, 16);
+    p = bytesChunk(out, p, HepChunk.Ipv6Dst, pkt.dst6, 0, 16);
   } else {
-    u32c(0, HepChunk.Ipv4Src, pkt.src4);
-    u32c(0, HepChunk.Ipv4Dst, pkt.dst4);
+    p = u32Chunk(out, p, 0, HepChunk.Ipv4Src, pkt.src4);
+    p = u32Chunk(out, p, 0, HepChunk.Ipv4Dst, pkt.dst4);
   }
-  u16c(HepChunk.SrcPort, pkt.srcPort);
-  u16c(HepChunk.DstPort, pkt.dstPort);
-  u32c(0, HepChunk.TsSec, pkt.tsSec);
-  u32c(0, HepChunk.TsUsec, pkt.tsUsec);
-  u8c(HepChunk.ProtoType, pkt.protoType);
-  u32c(0, HepChunk.CaptureId, pkt.captureId);
-  if (pkt.authKeyLen > 0) bytes(HepChunk.AuthKey, pkt.authKeyBuf, pkt.authKeyOff, pkt.authKeyLen);
-  if (pkt.correlationLen > 0) bytes(HepChunk.CorrelationId, pkt.correlationBuf, pkt.correlationOff, pkt.correlationLen);
-  if (pkt.seq >= 0) u32c(OUR_VENDOR_ID, OurChunk.Sequence, pkt.seq);
-  bytes(HepChunk.Payload, pkt.payloadBuf, pkt.payloadOff, pkt.payloadLen);
-  return p;
+  p = u16Chunk(out, p, HepChunk.SrcPort, pkt.srcPort);
+  p = u16Chunk(out, p, HepChunk.DstPort, pkt.dstPort);
+  p = u32Chunk(out, p, 0, HepChunk.TsSec, pkt.tsSec);
+  p = u32Chunk(out, p, 0, HepChunk.TsUsec, pkt.tsUsec);
+  p = u8Chunk(out, p, HepChunk.ProtoType, pkt.protoType);
+  p = u32Chunk(out, p, 0, HepChunk.CaptureId, pkt.captureId);
+  if (pkt.authKeyLen > 0) p = bytesChunk(out, p, HepChunk.AuthKey, pkt.authKeyBuf, pkt.authKeyOff, pkt.authKeyLen);
+  if (pkt.correlationLen > 0) p = bytesChunk(out, p, HepChunk.CorrelationId, pkt.correlationBuf, pkt.correlationOff, pkt.correlationLen);
+  if (pkt.seq >= 0) p = u32Chunk(out, p, OUR_VENDOR_ID, OurChunk.Sequence, pkt.seq);
+  if (pkt.turnFlags !== 0) p = u32Chunk(out, p, OUR_VENDOR_ID, OurChunk.Turn, ((pkt.turnFlags & 0xff) << 24) | (pkt.turnChannel & 0xffff));
+  if (pkt.ack >= 0) p = u32Chunk(out, p, OUR_VENDOR_ID, OurChunk.Ack, pkt.ack);
+  p = bytesChunk(out, p, HepChunk.Payload, pkt.payloadBuf, pkt.payloadOff, pkt.payloadLen);
+  return p - at;
 }
 
 /**
@@ -195,9 +237,15 @@ export function decodeHep3(buf: Buffer, off: number, len: number, out: HepPacket
     const v = p + CHUNK_HEADER_LEN;
     const vlen = clen - CHUNK_HEADER_LEN;
     p += clen;
-    if (vendor === OUR_VENDOR_ID && type === OurChunk.Sequence) {
+    if (vendor === OUR_VENDOR_ID && type >= OurChunk.Sequence && type <= OurChunk.Ack) {
       if (vlen !== 4) return Status.Malformed;
-      out.seq = u32(buf, v);
+      const x = u32(buf, v);
+      if (type === OurChunk.Sequence) out.seq = x;
+      else if (type === OurChunk.Ack) out.ack = x;
+      else {
+        out.turnFlags = x >>> 24;
+        out.turnChannel = x & 0xffff;
+      }
       continue;
     }
     if (vendor !== 0) {
@@ -270,5 +318,8 @@ function reset(out: HepPacket): void {
   out.correlationOff = 0;
   out.correlationLen = 0;
   out.seq = -1;
+  out.turnFlags = 0;
+  out.turnChannel = 0;
+  out.ack = -1;
   out.unknownChunks = 0;
 }

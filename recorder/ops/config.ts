@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { parseListen } from './listen-address.js';
+import { parsePortRange } from '../siprec/port-pool.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -47,6 +48,32 @@ export interface UserConfig {
   numbers: string[];
   /** Endpoint (phone) addresses, IPv4 or IPv6. */
   ips: string[];
+  /** Cisco SCCP devices: `SEP001122334455` (any line) or `SEP001122334455/2` (line instance 2); absent when none. */
+  devices?: string[];
+}
+
+/** Modes of the Skype for Business / Lync integration (QMS's three). */
+export const NETFEED_MODES = ['mirroring', 'atEdge', 'endpoint'] as const;
+export type NetfeedModeConfig = (typeof NETFEED_MODES)[number];
+
+/** The Skype for Business / Lync call-event feed (`netfeed`; README). */
+export interface NetfeedConfig {
+  /** `host:port` of the feed listener, default `0.0.0.0:8008`. */
+  listen: string;
+  /** Shared key of the Front Ends' senders. */
+  key: string;
+  /** mirroring (SPAN or agent on Mediation), atEdge (agent on Edge, TURN-wrapped media), endpoint (agent on the user's PC). */
+  mode: NetfeedModeConfig;
+  /** Never a user's endpoint: recording server, Front Ends, Mediation, Edge, Exchange. */
+  disallowedIps: string[];
+  /** Edge servers' public addresses. */
+  edgeIps: string[];
+  /** TURN relays and media gateways whose addresses appear as relay candidates. */
+  relayGateways: string[];
+  /** SILK payload types and their clock rates, when SDP does not map them: `{ "103": 16000 }`. */
+  silkPayloadTypes: Record<string, number>;
+  /** Learn users' endpoint addresses from signaling. */
+  learnEndpoints: boolean;
 }
 
 export interface TimeoutsConfig {
@@ -62,8 +89,18 @@ export interface TimeoutsConfig {
   maxCallSec: number;
 }
 
+/** HEP listener (`inputs.hep`): HEPv3 over UDP and/or TCP from agents, heplify, Kamailio… */
+export interface HepInputConfig {
+  /** `host:port`, e.g. `0.0.0.0:9060`. */
+  listen: string;
+  udp: boolean;
+  tcp: boolean;
+  /** Required HEP auth key; '' accepts packets without one. */
+  authKey: string;
+}
+
 export interface RecorderConfig {
-  inputs: { interfaces: InterfaceConfig[] };
+  inputs: { interfaces: InterfaceConfig[]; hep?: HepInputConfig };
   sip: { ports: number[] };
   users: UserConfig[];
   recording: {
@@ -82,6 +119,12 @@ export interface RecorderConfig {
   /** Prometheus `/metrics` and `/healthz`; null disables the HTTP endpoint. */
   metrics: { listen: string } | null;
   media: { workers: number };
+  /** SIPREC server; absent when not configured. */
+  siprec?: SiprecConfig;
+  /** Cisco SCCP (Skinny): CallManager's TCP ports; absent: the default, 2000. */
+  sccp?: { ports: number[] };
+  /** The Lync / Skype for Business call-event feed; absent: no listener. */
+  netfeed?: NetfeedConfig;
 }
 
 const DEFAULT_DATA_DIR = './data';
@@ -118,11 +161,12 @@ export function parseConfig(text: string, label: string): RecorderConfig {
 /** Validate an already parsed value and fill the defaults. */
 export function validateConfig(raw: unknown, label: string): RecorderConfig {
   const c = new Checker(label);
-  const top = c.object(raw, '', ['inputs', 'sip', 'users', 'recording', 'storage', 'timeouts', 'metrics', 'media']);
+  const top = c.object(raw, '', ['inputs', 'sip', 'users', 'recording', 'storage', 'timeouts', 'metrics', 'media', 'siprec', 'sccp', 'netfeed']);
 
-  const inputs = c.section(top, 'inputs', '', ['interfaces']);
+  const inputs = c.section(top, 'inputs', '', ['interfaces', 'hep']);
   const interfaces = c.field(inputs, 'interfaces', 'inputs', [], (v, p) => c.array(v, p, (item, ip) => c.iface(item, ip)));
   c.unique(interfaces.map((i) => i.name), 'inputs.interfaces', '.name', 'interface');
+  const hep = inputs.hep === undefined ? undefined : c.hep(inputs.hep, 'inputs.hep');
 
   const sip = c.section(top, 'sip', '', ['ports']);
   const ports = c.field(sip, 'ports', 'sip', [5060, 5061, 5080], (v, p) => c.array(v, p, (item, ip) => c.port(item, ip)));
@@ -169,7 +213,87 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
   const md = c.section(top, 'media', '', ['workers']);
   const media = { workers: c.field(md, 'workers', 'media', 1, (v, p) => c.int(v, p, 1, 64)) };
 
-  return { inputs: { interfaces }, sip: { ports }, users, recording, storage, timeouts, metrics, media };
+  const siprec = top.siprec === undefined || top.siprec === null ? undefined : siprecConfig(c, top.siprec, 'siprec');
+
+  const sccpSection = c.section(top, 'sccp', '', ['ports']);
+  const sccp = top.sccp === undefined ? undefined : { ports: c.field(sccpSection, 'ports', 'sccp', [2000], (v, p) => c.array(v, p, (item, ip) => c.port(item, ip))) };
+  const netfeed = top.netfeed === undefined || top.netfeed === null ? undefined : c.netfeed(top.netfeed, 'netfeed');
+
+  return { inputs: hep ? { interfaces, hep } : { interfaces }, sip: { ports }, users, recording, storage, timeouts, metrics, media, ...(siprec ? { siprec } : {}), ...(sccp ? { sccp } : {}), ...(netfeed ? { netfeed } : {}) };
+}
+
+/** SIPREC server (`siprec`): absent or null leaves it off. */
+export interface SiprecConfig {
+  /** SIP listen address `host:port` (UDP and TCP). */
+  listen: string;
+  transports: ('udp' | 'tcp')[];
+  /** Address written in SDP answers; '' picks the listen host (or the first non-loopback IPv4). */
+  advertiseAddress: string;
+  /** RTP/RTCP port range `START-END`. */
+  audioPorts: string;
+  /** INVITEs that are not recording sessions: rejected (488) or recorded as SIPREC anyway. */
+  nonSiprec: 'reject' | 'record';
+  /** a=inactive or c=0.0.0.0 from the SRC means hold (QMS HoldsUsingSDP). */
+  holdsUsingSdp: boolean;
+  /** Regular expressions over a participant's `user@host`: inbound / outbound trunks (QMS SiprecInbound/OutboundTrunkRanges). */
+  inboundTrunkRanges: string[];
+  outboundTrunkRanges: string[];
+  /** Sessions with the same participant set are recorded once (QMS EquateRecordingsOnParticipantSetMatch). */
+  equateDuplicateSessions: boolean;
+  maxSessions: number;
+  retryAfterSec: number;
+}
+
+const SIPREC_KEYS = [
+  'listen',
+  'transports',
+  'advertiseAddress',
+  'audioPorts',
+  'nonSiprec',
+  'holdsUsingSdp',
+  'inboundTrunkRanges',
+  'outboundTrunkRanges',
+  'equateDuplicateSessions',
+  'maxSessions',
+  'retryAfterSec',
+] as const;
+
+function siprecConfig(c: Checker, v: unknown, path: string): SiprecConfig {
+  const o = c.object(v, path, SIPREC_KEYS, 'an object or null');
+  const regexes = (key: string): string[] =>
+    c.field(o, key, path, [] as string[], (x, p) =>
+      c.array(x, p, (item, ip) => {
+        const src = c.nonEmpty(item, ip);
+        try {
+          new RegExp(src);
+        } catch (err) {
+          c.fail(ip, `invalid regular expression: ${err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err)}`);
+        }
+        return src;
+      }),
+    );
+  const transports = c.field(o, 'transports', path, ['udp', 'tcp'] as ('udp' | 'tcp')[], (x, p) => c.array(x, p, (t, tp) => c.oneOf(t, tp, ['udp', 'tcp'] as const)));
+  if (transports.length === 0) c.fail(joinPath(path, 'transports'), 'needs udp, tcp or both');
+  const advertiseAddress = c.field(o, 'advertiseAddress', path, '', (x, p) => c.ip(x, p));
+  const audioPorts = c.field(o, 'audioPorts', path, '20000-29999', (x, p) => {
+    const s = c.str(x, p);
+    const r = parsePortRange(s);
+    if (typeof r === 'string') c.fail(p, `${r}, got ${describe(s)}`);
+    return s;
+  });
+  return {
+    listen: c.field(o, 'listen', path, '0.0.0.0:5060', (x, p) => c.listen(x, p)),
+    transports,
+    advertiseAddress,
+    audioPorts,
+    nonSiprec: c.field(o, 'nonSiprec', path, 'reject', (x, p) => c.oneOf(x, p, ['reject', 'record'] as const)),
+    holdsUsingSdp: c.field(o, 'holdsUsingSdp', path, true, (x, p) => c.bool(x, p)),
+    inboundTrunkRanges: regexes('inboundTrunkRanges'),
+    outboundTrunkRanges: regexes('outboundTrunkRanges'),
+    equateDuplicateSessions: c.field(o, 'equateDuplicateSessions', path, false, (x, p) => c.bool(x, p)),
+    maxSessions: c.field(o, 'maxSessions', path, 2000, (x, p) => c.int(x, p, 1, 100_000)),
+    retryAfterSec: c.field(o, 'retryAfterSec', path, 30, (x, p) => c.int(x, p, 1, 3600)),
+  };
 }
 
 /** 30 days: longer is surely a unit mistake (milliseconds for seconds). */
@@ -180,6 +304,8 @@ const NUMBER = /^\+?[\d*#][\d*#\s().\-/]*$/;
 /** RTP payload mapping as in SDP a=rtpmap: encoding/clock[/channels] (RFC 4566 §6). */
 const RTPMAP = /^([A-Za-z0-9][A-Za-z0-9._+-]*)\/(\d{1,7})(?:\/(\d{1,3}))?$/;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
+/** A station's device name (15 characters at most on the wire) and optionally /line. */
+const DEVICE = /^[A-Za-z0-9_.-]{1,15}(?:\/\d{1,3})?$/;
 
 const joinPath = (path: string, key: string | number): string =>
   typeof key === 'number' ? `${path}[${key}]` : IDENT.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
@@ -276,6 +402,51 @@ class Checker {
     return s;
   }
 
+  hep(v: unknown, path: string): HepInputConfig {
+    const o = this.object(v, path, ['listen', 'transports', 'authKey']);
+    if (o.listen === undefined) this.fail(path, 'missing "listen" (host:port, e.g. "0.0.0.0:9060")');
+    const transports = this.field(o, 'transports', path, ['udp', 'tcp'], (x, p) => this.array(x, p, (t, tp) => this.oneOf(t, tp, ['udp', 'tcp'] as const)));
+    if (transports.length === 0) this.fail(joinPath(path, 'transports'), 'must name udp, tcp or both');
+    return {
+      listen: this.listen(o.listen, joinPath(path, 'listen')),
+      udp: transports.includes('udp'),
+      tcp: transports.includes('tcp'),
+      authKey: this.field(o, 'authKey', path, '', (x, p) => this.str(x, p)),
+    };
+  }
+
+  netfeed(v: unknown, path: string): NetfeedConfig {
+    const o = this.object(v, path, ['listen', 'key', 'mode', 'disallowedIps', 'edgeIps', 'relayGateways', 'silkPayloadTypes', 'learnEndpoints']);
+    if (o.key === undefined) this.fail(path, 'missing "key" (the shared key of the Front Ends\' feed senders)');
+    const key = this.str(o.key, joinPath(path, 'key'));
+    // The key authenticates the feed: a guessable one lets anyone inject calls.
+    if (key.length < 16) this.fail(joinPath(path, 'key'), `must be at least 16 characters, got ${key.length}`);
+    const ips = (k: string): string[] => this.field(o, k, path, [], (x, p) => this.array(x, p, (s, sp) => this.ip(s, sp)));
+    const silk = this.field<Record<string, number>>(o, 'silkPayloadTypes', path, {}, (x, p) => {
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) return this.expected(p, 'an object like { "103": 16000, "104": 8000 }', x);
+      const out: Record<string, number> = {};
+      for (const [k, rate] of Object.entries(x as Record<string, unknown>)) {
+        if (k.startsWith('_')) continue;
+        const pt = /^\d{1,3}$/.test(k) ? Number(k) : NaN;
+        if (!(pt >= 96 && pt <= 127)) this.fail(joinPath(p, k), `expected a dynamic payload type 96-127 as the key, got ${describe(k)}`);
+        // SILK runs at 8, 12, 16 or 24 kHz (draft-vos-silk-02 §3).
+        if (rate !== 8000 && rate !== 12000 && rate !== 16000 && rate !== 24000) this.expected(joinPath(p, k), 'a SILK clock rate: 8000, 12000, 16000 or 24000', rate);
+        out[k] = rate;
+      }
+      return out;
+    });
+    return {
+      listen: this.field(o, 'listen', path, '0.0.0.0:8008', (x, p) => this.listen(x, p)),
+      key,
+      mode: this.field(o, 'mode', path, 'mirroring', (x, p) => this.oneOf(x, p, NETFEED_MODES)),
+      disallowedIps: ips('disallowedIps'),
+      edgeIps: ips('edgeIps'),
+      relayGateways: ips('relayGateways'),
+      silkPayloadTypes: silk,
+      learnEndpoints: this.field(o, 'learnEndpoints', path, true, (x, p) => this.bool(x, p)),
+    };
+  }
+
   iface(v: unknown, path: string): InterfaceConfig {
     const o = this.object(v, path, ['name', 'filter', 'snaplen', 'bufferMiB', 'promisc']);
     if (o.name === undefined) this.fail(path, 'missing "name" (the capture interface, e.g. "eth1")');
@@ -291,7 +462,7 @@ class Checker {
   }
 
   user(v: unknown, path: string): UserConfig {
-    const o = this.object(v, path, ['name', 'uris', 'numbers', 'ips']);
+    const o = this.object(v, path, ['name', 'uris', 'numbers', 'ips', 'devices']);
     if (o.name === undefined) this.fail(path, 'missing "name"');
     const u: UserConfig = {
       name: this.nonEmpty(o.name, joinPath(path, 'name')),
@@ -299,8 +470,9 @@ class Checker {
       numbers: this.field(o, 'numbers', path, [], (x, p) => this.array(x, p, (s, sp) => this.pattern(s, sp, NUMBER, 'a phone number or extension'))),
       ips: this.field(o, 'ips', path, [], (x, p) => this.array(x, p, (s, sp) => this.ip(s, sp))),
     };
+    if (o.devices !== undefined) u.devices = this.array(o.devices, joinPath(path, 'devices'), (s, sp) => this.pattern(s, sp, DEVICE, 'an SCCP device name like "SEP001122334455" or "SEP001122334455/2"'));
     // A user nothing can match would silently never be recorded.
-    if (!u.uris.length && !u.numbers.length && !u.ips.length) this.fail(path, `user "${u.name}" needs at least one of uris, numbers, ips`);
+    if (!u.uris.length && !u.numbers.length && !u.ips.length && !u.devices?.length) this.fail(path, `user "${u.name}" needs at least one of uris, numbers, ips`);
     return u;
   }
 
@@ -353,7 +525,7 @@ class Checker {
     this.unique(users.map((u) => u.name), 'users', '.name', 'user');
     const owners = new Map<string, string>();
     users.forEach((u, i) => {
-      const claim = (key: string, list: 'uris' | 'numbers' | 'ips', j: number, shown: string): void => {
+      const claim = (key: string, list: 'uris' | 'numbers' | 'ips' | 'devices', j: number, shown: string): void => {
         const owner = owners.get(key);
         if (owner !== undefined && owner !== u.name) this.fail(`users[${i}].${list}[${j}]`, `${shown} already belongs to user "${owner}"`);
         owners.set(key, u.name);
@@ -361,6 +533,7 @@ class Checker {
       u.uris.forEach((x, j) => claim(`uri ${x.toLowerCase()}`, 'uris', j, x));
       u.numbers.forEach((x, j) => claim(`number ${x.replace(/[^\d*#]/g, '')}`, 'numbers', j, x));
       u.ips.forEach((x, j) => claim(`ip ${x.toLowerCase()}`, 'ips', j, x));
+      u.devices?.forEach((x, j) => claim(`device ${x.toUpperCase()}`, 'devices', j, x));
     });
   }
 }

@@ -31,6 +31,13 @@ export interface MetricsSources {
   activeCalls?: () => number;
   unattachedStreams?: () => number;
   mediaQueueDepth?: () => number;
+  /** SIPREC recording sessions in progress and media port pairs in use. */
+  siprecSessions?: () => number;
+  siprecPortsInUse?: () => number;
+  /** Cisco SCCP stations (device connections) tracked. */
+  sccpStations?: () => number;
+  /** Front End feed connections open. */
+  netfeedConnections?: () => number;
 }
 
 export interface MetricsOptions {
@@ -109,6 +116,10 @@ export class RecorderMetrics {
     this.activeCalls = gauge('recorder_active_calls', 'Calls in progress', sources.activeCalls);
     this.unattachedStreams = gauge('recorder_unattached_streams', 'RTP streams that match no call', sources.unattachedStreams);
     this.mediaQueueDepth = gauge('recorder_media_queue_depth', 'Media jobs (decode, mix, encode) waiting or running', sources.mediaQueueDepth);
+    if (sources.siprecSessions) gauge('recorder_siprec_sessions', 'SIPREC recording sessions in progress', sources.siprecSessions);
+    if (sources.sccpStations) gauge('recorder_sccp_stations', 'Cisco SCCP stations (device connections) tracked', sources.sccpStations);
+    if (sources.netfeedConnections) gauge('recorder_netfeed_connections', 'Front End call-event feed connections open', sources.netfeedConnections);
+    if (sources.siprecPortsInUse) gauge('recorder_siprec_ports_in_use', 'SIPREC media port pairs (RTP+RTCP) allocated', sources.siprecPortsInUse);
 
     this.callsTotal = new Counter({ name: 'recorder_calls_total', help: 'Calls ended, by end reason', labelNames: ['end_reason'], registers });
     this.recordingsWritten = new Counter({ name: 'recorder_recordings_written_total', help: 'Recording files written', registers });

@@ -71,3 +71,29 @@ export function parseMsIceCandidate(attr: string): Candidate | null {
     type: '',
   };
 }
+
+const RFC_FORM = /^(\S+)[ \t]+(\d{1,3})[ \t]+(\S+)[ \t]+(\d{1,10})[ \t]+(\S+)[ \t]+(\d{1,5})[ \t]+typ[ \t]+(\S+)(?:[ \t]+raddr[ \t]+(\S+)[ \t]+rport[ \t]+(\d{1,5}))?/;
+
+/**
+ * Lync's candidate attributes that sdp-transform does not know (MS-SDPEXT): `a=x-candidate-ipv6:`
+ * (Lync 2013+ puts IPv6 candidates under this name, in RFC 5245 syntax, so that older endpoints
+ * ignore them) and `a=x-candidate:`; the value may also be in the draft-6 form. `attr` is the
+ * text after `a=`; null when it is not such a line or does not parse.
+ */
+export function parseXCandidate(attr: string): Candidate | null {
+  const colon = attr.indexOf(':');
+  const name = colon < 0 ? '' : attr.slice(0, colon).toLowerCase();
+  if (name !== 'x-candidate-ipv6' && name !== 'x-candidate') return null;
+  const value = attr.slice(colon + 1).trim();
+  const m = RFC_FORM.exec(value);
+  if (!m) return parseMsIceCandidate(`candidate:${value}`);
+  const component = Number(m[2]);
+  const port = Number(m[6]);
+  if (component < 1 || !isPort(port)) return null;
+  const out: Candidate = { foundation: m[1]!, component, transport: m[3]!, priority: Number(m[4]), ip: normalizeAddress(m[5]!), port, type: m[7]! };
+  if (m[8] !== undefined && m[9] !== undefined && isPort(Number(m[9]))) {
+    out.raddr = normalizeAddress(m[8]);
+    out.rport = Number(m[9]);
+  }
+  return out;
+}

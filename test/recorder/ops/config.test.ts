@@ -66,7 +66,7 @@ describe('config: defaults', () => {
     );
     assert.deepEqual(c.inputs.interfaces, [{ name: 'eth1', filter: '', snaplen: 262144, bufferMiB: 32, promisc: true }]);
     assert.equal(c.recording.channels, 'mono');
-    assert.equal(c.recording.format, 'wav');
+    assert.equal(c.recording.format, 'opus');
     assert.deepEqual(c.storage, { dataDir: '/var/lib/recorder', spoolDir: '/var/lib/recorder/spool', recordingsDir: '/var/lib/recorder/recordings', indexDir: '/ssd/index' });
     assert.equal(c.timeouts.mediaSec, 30);
     assert.equal(c.timeouts.setupSec, 300);
