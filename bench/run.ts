@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os';
 import { benchAgent } from './agent.js';
 import { benchConcurrentCalls } from './concurrent-calls.js';
+import { benchDecoders } from './decoders.js';
 import { benchMediaJob } from './media-job.js';
 import { benchPacketPath } from './packet-path.js';
 import { benchSiprecLoad } from './siprec-load.js';
@@ -73,3 +74,10 @@ for (const r of await benchAgent()) console.log(`| ${r.name} | ${fmt(r.packets)}
   for (const r of benchSccp(Number(process.env['BENCH_SCCP_CALLS'] ?? 20_000))) console.log(`| SCCP: ${r.name} | ${fmt(r.messages)} | ${r.seconds.toFixed(3)} | ${fmt(r.perSec)} | ${r.note ?? ''} |`);
   for (const r of benchNetfeed(Number(process.env['BENCH_NETFEED_CALLS'] ?? 5000))) console.log(`| feed: ${r.name} | ${fmt(r.messages)} | ${r.seconds.toFixed(3)} | ${fmt(r.perSec)} | ${r.note ?? ''} |`);
 }
+
+// Decoders (codecs issue): × realtime per core, packet by packet as a render decodes.
+const decSec = Number(process.env['BENCH_DECODER_SECONDS'] ?? 60);
+console.log(`\n## Decoders: ${decSec} s of speech each, one thread\n`);
+console.log('| codec | audio s | seconds | × realtime | note |');
+console.log('|---|---:|---:|---:|---|');
+for (const r of await benchDecoders(decSec)) console.log(`| ${r.codec} | ${r.audioSeconds.toFixed(1)} | ${r.seconds.toFixed(3)} | ${fmt(r.realtime)} | ${r.note ?? ''} |`);

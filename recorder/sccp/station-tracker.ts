@@ -28,7 +28,7 @@
  * sccp.registered, sccp.calls_started, sccp.legs_merged, sccp.legs_moved, sccp.forks,
  * sccp.media_resource_message, sccp.unknown_leg, sccp.abandoned_offhook, sccp.legs_evicted.
  */
-import type { Call, Party } from '../calls/call.js';
+import type { Call, Party, PayloadMapping } from '../calls/call.js';
 import { CallState } from '../calls/call.js';
 import type { PartyInfo, SccpDeviceRecord } from '../calls/call-record.js';
 import type { CallRegistry, SignalTime } from '../calls/call-registry.js';
@@ -112,7 +112,8 @@ interface Leg {
   own: Endpoint | null;
   far: Endpoint | null;
   passThru: number;
-  codec: string;
+  /** Payload formats of the leg's channel (OpenReceiveChannel / StartMediaTransmission): codec, RFC 2833 events. */
+  payloads: PayloadMapping[];
   call: Call | null;
   ended: boolean;
   /** The leg this one consults for a transfer/conference (or is linked to by a move). */
@@ -241,8 +242,7 @@ export class StationTracker {
         if (!m.hasCallRef) break;
         const leg = this.leg(st, m.callRef, 0, t);
         leg.passThru = m.passThruPartyId;
-        const codec = compressionCodec(m.compression);
-        if (codec) leg.codec = codec.codec;
+        this.channelFormats(leg, m);
         this.touch(leg, now);
         break;
       }
@@ -311,7 +311,7 @@ export class StationTracker {
         own: null,
         far: null,
         passThru: 0,
-        codec: '',
+        payloads: [],
         call: null,
         ended: false,
         linkedTo: null,
@@ -453,7 +453,23 @@ export class StationTracker {
       this.fork(conf, m, t.time);
       return;
     }
-    this.media(leg ?? this.leg(st, m.callRef, 0, t), 'far', { ip: m.ip, port: m.port }, t);
+    const l = leg ?? this.leg(st, m.callRef, 0, t);
+    this.channelFormats(l, m);
+    this.media(l, 'far', { ip: m.ip, port: m.port }, t);
+  }
+
+  /**
+   * The codec (Media_PayloadType) and RFC 2833 payload type of a channel: the call's payload map
+   * for this leg's party, so DTMF events in RTP are recognised like SDP's telephone-event.
+   */
+  private channelFormats(leg: Leg, m: SkinnyMessage): void {
+    const list: PayloadMapping[] = [];
+    const codec = compressionCodec(m.compression);
+    if (codec) list.push({ pt: codec.pt, codec: codec.codec, clockRate: codec.clockRate, channels: 1 });
+    if (m.rfc2833Pt >= 96 && m.rfc2833Pt <= 127) list.push({ pt: m.rfc2833Pt, codec: 'telephone-event', clockRate: 8000, channels: 1 });
+    if (list.length === 0) return;
+    leg.payloads = list;
+    if (leg.call && leg.call.state !== CallState.Ended) leg.call.media[leg.party].payloads = list;
   }
 
   private fork(leg: Leg, m: SkinnyMessage, now: number): void {
@@ -547,6 +563,7 @@ export class StationTracker {
       call.media[slot].hold = true;
       call.note(`hold by ${slot}`);
     }
+    if (leg.payloads.length) call.media[slot].payloads = leg.payloads;
     for (const d of leg.pendingDtmf) call.dtmf.push({ ...d, durationMs: 0, party: slot });
     leg.pendingDtmf = [];
     if (leg.own) this.registry.expectAt(call, slot, leg.own.ip, leg.own.port, now);

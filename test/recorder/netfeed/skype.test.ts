@@ -146,6 +146,22 @@ describe('Skype for Business / Lync calls through the feed', () => {
     assert.equal(f.counters.get('netfeed.endpoint_learned'), 3);
   });
 
+  it('hostile messages inside authenticated frames are counted, never fatal', async () => {
+    const f = await feed();
+    const many = party('sip:alice@contoso.com', 'Alice', Array.from({ length: 100 }, (_, i): [string, number, 'host'] => [`10.9.${i >> 8}.${i & 255}`, 20000 + 2 * i, 'host']));
+    const c = lyncCall('hostile-1', many, party('sip:m@contoso.com', 'M', [[MEDIATION, 60000, 'host']]));
+    const garbage = Buffer.alloc(3000, 0xfe).toString('latin1');
+    const badSdp = c.ok.replace(/a=rtpmap:104[^\r]*/, 'a=x-candidate-ipv6:1 1 UDP 1 not-an-address 70000 typ host\r\na=x-ssrc-range:5-2');
+    await f.send(0, [['10.0.1.11', FE, garbage], ['10.0.1.11', FE, c.invite], [MEDIATION, FE, badSdp], ['10.0.1.11', FE, 'INVITE sip:x SIP/2.0\r\nContent-Length: 99999\r\n\r\n']]);
+    const recs = await f.finish();
+    assert.equal(recs.length, 1);
+    assert.ok(f.counters.get('netfeed.sip_unparsed') >= 1);
+    assert.ok(f.counters.get('sdp.too_many_candidates') > 0);
+    assert.equal(f.counters.get('netfeed.bad_ssrc_range'), 1, JSON.stringify(f.counters.toJSON()));
+    assert.equal(f.counters.get('netfeed.bad_candidate'), 1);
+    assert.equal(f.counters.get('netfeed.bug'), 0);
+  });
+
   it('an IM session becomes a transcript; a page-mode message its own session', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netfeed-im-'));
     const f = await feed({ transcriptDir: dir });

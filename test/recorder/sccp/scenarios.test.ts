@@ -99,6 +99,17 @@ describe('SCCP calls (generated captures)', () => {
     }
   });
 
+  it('RFC 2833 events in RTP are DTMF, by the payload type StartMediaTransmission gives', async () => {
+    const { sc, ip } = basicCall(V20);
+    // Digit 7 from phone A at payload type 101, three packets of one event (RFC 4733 §2.3), end bit on the last.
+    const event = (i: number): Buffer => Buffer.from([7, i === 2 ? 0x8a : 0x0a, (160 * (i + 1)) >> 8, (160 * (i + 1)) & 255]);
+    sc.rtp({ from: 'caller', srcIp: ip.a, srcPort: 24000, dstIp: ip.b, dstPort: 26000, ssrc: 0xa1, pt: 101, at: 3.7, count: 3, seq0: 1050, ts0: 90_000, tsStep: 0, payload: event });
+    const run = await runRecorder(sc.sorted());
+    const c = run.records[0]!;
+    assert.deepEqual(c.dtmf.map((d) => [d.digit, d.party]), [['5', 'caller'], ['7', 'caller']]);
+    assert.equal(c.dtmf[1]!.durationMs, 60);
+  });
+
   it('a call nobody answers is recorded when it ends, with its outcome', async () => {
     const sc = new SkinnyScenario();
     const a = sc.station(0, 'SEP0000000000AA', '10.1.1.10', 50000);
