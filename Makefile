@@ -8,7 +8,7 @@ SHELL := /bin/bash
 # Codec libraries linked by native/codecs (bcg729 G.729, spandsp G.722/G.726, gsm, speex, AMR-NB/WB,
 # libavcodec for iLBC and Siren); ffmpeg/ffprobe, opus-tools and espeak-ng are test oracles and sources.
 APT_PACKAGES := libpcap-dev tshark tcpdump iproute2 sox python3 g++ make pkg-config \
-  libbcg729-dev libspandsp-dev libgsm1-dev libspeex-dev libopencore-amrnb-dev libopencore-amrwb-dev \
+  libbcg729-dev libspandsp-dev libgsm1-dev libspeex-dev libopencore-amrnb-dev libopencore-amrwb-dev libopus-dev \
   libavcodec-dev ffmpeg opus-tools espeak-ng sip-tester sngrep
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Node's headers ship with Debian/NodeSource node under <prefix>/include/node: build against

@@ -12,7 +12,7 @@ import type { RecordingFormat } from '../codecs/types.js';
 import { encodeUlaw } from '../codecs/g711.js';
 import { createDecoder, prepareDecoders } from '../recorder/media/decoder.js';
 import { Mixer } from '../recorder/media/mixer.js';
-import { renderRecording } from '../recorder/media/render.js';
+import { MediaJobPool } from '../recorder/media/job-pool.js';
 import { Resampler } from '../recorder/media/resample.js';
 import { streamInfo, writeSpool, type TestPacket } from '../test/recorder/spool/spool-helpers.js';
 
@@ -20,8 +20,6 @@ export interface MediaJobRow {
   name: string;
   seconds: number;
   realtime: number;
-  /** ffmpeg's time for the same encode from WAV, when there is one. */
-  ffmpegSeconds?: number;
   bytes?: number;
 }
 
@@ -74,21 +72,34 @@ export async function benchMediaJob(callSeconds: number): Promise<MediaJobRow[]>
     const rows: MediaJobRow[] = [];
     const formats: RecordingFormat[] = ['wav', 'opus', 'mp3'];
     const wavPath = join(dir, 'call.wav');
-    for (const format of formats) {
-      const out = format === 'wav' ? wavPath : join(dir, `call.${format}`);
-      // One warm-up run (WASM compile, JIT), then the measured one.
-      await renderRecording(spool, { outPath: out, format, channels: 2 });
-      let bytes = 0;
-      const s = await time(async () => {
-        const info = await renderRecording(spool, { outPath: out, format, channels: 2 });
-        bytes = readFileSync(info.path).length;
-      });
-      const row: MediaJobRow = { name: `whole job → ${format} (dual, 8 kHz)`, seconds: s, realtime: callSeconds / s, bytes };
-      if (format === 'opus') row.ffmpegSeconds = ffmpegSeconds(['-i', wavPath, '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip', join(dir, 'ff.opus')]);
-      if (format === 'mp3') row.ffmpegSeconds = ffmpegSeconds(['-i', wavPath, '-c:a', 'libmp3lame', '-b:a', '32k', join(dir, 'ff.mp3')]);
-      if (format === 'wav') row.ffmpegSeconds = ffmpegSeconds(['-i', wavPath, '-c:a', 'pcm_s16le', join(dir, 'ff.wav')]);
-      rows.push(row);
+    // As in the recorder: the job runs in a media worker (one job at a time, one thread).
+    const pool = new MediaJobPool(1);
+    try {
+      for (const format of formats) {
+        for (const channels of [2, 1] as const) {
+          const out = format === 'wav' && channels === 2 ? wavPath : join(dir, `call-${channels}.${format}`);
+          // One warm-up run (WASM compile, JIT), then the measured one.
+          await pool.render(spool, { outPath: out, format, channels });
+          let bytes = 0;
+          const s = await time(async () => {
+            const info = await pool.render(spool, { outPath: out, format, channels });
+            bytes = readFileSync(info.path).length;
+          });
+          rows.push({ name: `whole job → ${format} (${channels === 2 ? 'dual' : 'mono'}, 8 kHz)`, seconds: s, realtime: callSeconds / s, bytes });
+        }
+      }
+    } finally {
+      await pool.close();
     }
+    // ffmpeg encoding the same audio from the dual-channel WAV, one thread, same total bit rate.
+    const ff = (name: string, args: string[]): void => {
+      const s = ffmpegSeconds(['-i', wavPath, ...args]);
+      rows.push({ name: `ffmpeg: ${name}`, seconds: s, realtime: callSeconds / s, bytes: readFileSync(args[args.length - 1]!).length });
+    };
+    ff('libopus, complexity 10 (its default), 48 kbit/s', ['-c:a', 'libopus', '-b:a', '48k', '-application', 'voip', join(dir, 'ff10.opus')]);
+    ff('libopus, complexity 1 (ours), 48 kbit/s', ['-c:a', 'libopus', '-b:a', '48k', '-application', 'voip', '-compression_level', '1', join(dir, 'ff1.opus')]);
+    ff('libmp3lame, 48 kbit/s', ['-c:a', 'libmp3lame', '-b:a', '48k', join(dir, 'ff.mp3')]);
+    ff('WAV copy', ['-c:a', 'pcm_s16le', join(dir, 'ff.wav')]);
 
     // The pieces, one stream each.
     const payloads = ulawPackets(a, 0).map((p) => p.payload);

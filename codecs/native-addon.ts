@@ -36,6 +36,12 @@ export interface CodecsAddon {
   g729EncoderOpen(vad: boolean): CodecHandle;
   /** Encodes pcm[off, off + 80) into dst at dstOff; the octets written (10 speech, 2 SID, 0 none). */
   g729Encode(h: CodecHandle, pcm: Int16Array, off: number, dst: Uint8Array, dstOff: number): number;
+  /** A libopus encoder (Debian's libopus) at an Opus rate; null for parameters libopus refuses. */
+  opusEncoderOpen(rate: number, channels: number, application: number): CodecHandle | null;
+  /** An OPUS_SET_* request with one integer: the libopus status; OPUS_GET_LOOKAHEAD: the value. */
+  opusEncoderCtl(h: CodecHandle, request: number, value: number): number;
+  /** One frame (`frameSize` samples per channel, interleaved, from pcm[off]) into dst at dstOff: bytes, or < 0. */
+  opusEncode(h: CodecHandle, pcm: Int16Array, off: number, frameSize: number, dst: Uint8Array, dstOff: number): number;
   /** Whether the linked libavcodec has a decoder of that name. */
   lavcHasDecoder(name: string): boolean;
   /** The linked FFmpeg's version string. */

@@ -10,13 +10,12 @@
  *   so neither in-band FEC nor loss concealment of an exact duration is reachable through them.
  *   Calling the exports also lets every call run without allocating: packets and PCM go through
  *   fixed areas of the module's memory.
- * - For encoding, its native addon (Rust bindings over libopus, prebuilt for Linux/macOS/Windows
- *   x64 and arm64) is about twice as fast as the WASM build; its raw encode writes into one
- *   shared output buffer and returns the length, again without allocating. When the addon cannot
- *   load (another platform, `OPUS_FORCE_WASM` set), encoders run on the WASM build. The addon is
- *   used on the main thread only: loaded in a worker thread (the media job pool's), it crashes
- *   the process with SIGSEGV when the worker ends (@evan/opus 1.0.3, Node 20.20; measured with
- *   a one-job MediaJobPool), so renders in workers encode with the WASM build.
+ * - For encoding, Debian's libopus through our codecs.node (native/codecs/opus_enc.c) is 1.5–2×
+ *   as fast as the WASM build at the writers' settings (511 vs 343× realtime, 8 kHz mono,
+ *   complexity 1). @evan/opus's own native addon is as fast but unusable here: loaded in a
+ *   worker thread (the media job pool's), it crashes the process with SIGSEGV when the worker
+ *   ends (@evan/opus 1.0.3, Node 20.20). When codecs.node is not built (or `OPUS_FORCE_WASM`
+ *   is set), encoders run on the WASM build.
  *
  * Both are synchronous once loaded. `loadOpus()` compiles the WASM asynchronously (a factory's
  * `init()`); used before that, the module compiles synchronously on first use instead.
@@ -24,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { isMainThread } from 'node:worker_threads';
+import { codecsAddonOrNull, type CodecHandle, type CodecsAddon } from './native-addon.js';
 import type { AudioDecoder, DecoderFactory } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -164,7 +163,7 @@ export async function loadOpus(): Promise<void> {
     wasmLoading ??= compileAsync().then((m) => (wasmInstance ??= new OpusWasm(m)));
     await wasmLoading;
   }
-  nativeEncoder();
+  addonEncoder();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,76 +300,55 @@ export interface OpusEncoder {
   free(): void;
 }
 
-interface NativeCodecClass {
-  new (opts: { channels: number; sample_rate: number; application: string }): object;
-}
-interface NativeRaw {
-  encode: (this: object, pcm: ArrayBufferView) => number;
-  ctl: (this: object, request: number, value?: number) => number;
-}
-interface NativeAddon {
-  Encoder: NativeCodecClass;
-  buffers: { encoder(): Uint8Array };
-}
-
-let native: { Encoder: NativeCodecClass; raw: NativeRaw; out: Uint8Array } | null | undefined;
-
 /**
- * The addon's raw encoder: `node/index.js` exports the addon with its Encoder subclassed to copy
- * each packet out of the shared buffer; the base class (the addon's own) returns the length and
- * leaves the packet in `buffers.encoder()`. Probed once; null means "use WASM".
+ * libopus through our addon (codecs.node over Debian's libopus): the encoder of the writers,
+ * in any thread. Probed once per thread; null means "use WASM".
  */
-function nativeEncoder(): typeof native {
-  if (native !== undefined) return native;
-  native = null;
-  if (process.env.OPUS_FORCE_WASM || !isMainThread) return native;
-  try {
-    const addon = require('@evan/opus/node/index.js') as NativeAddon;
-    const raw = Object.getPrototypeOf(addon.Encoder.prototype) as Partial<NativeRaw>;
-    const out = addon.buffers.encoder();
-    if (typeof raw.encode !== 'function' || typeof raw.ctl !== 'function' || !(out instanceof Uint8Array)) return native;
-    const probe = new addon.Encoder({ channels: 1, sample_rate: 8000, application: 'voip' });
-    const n = raw.encode.call(probe, new Int16Array(160));
-    if (typeof n === 'number' && n > 0 && n <= out.length) native = { Encoder: addon.Encoder, raw: raw as NativeRaw, out };
-  } catch {
-    native = null;
-  }
-  return native;
+let addonState: { addon: CodecsAddon } | null | undefined;
+
+function addonEncoder(): { addon: CodecsAddon } | null {
+  if (addonState !== undefined) return addonState;
+  addonState = null;
+  if (process.env.OPUS_FORCE_WASM) return addonState;
+  const addon = codecsAddonOrNull();
+  if (addon === null || typeof addon.opusEncoderOpen !== 'function') return addonState;
+  const h = addon.opusEncoderOpen(8000, 1, OPUS.APPLICATION_VOIP);
+  if (h === null) return addonState;
+  const out = new Uint8Array(MAX_ENCODED);
+  const n = addon.opusEncode(h, new Int16Array(160), 0, 160, out, 0);
+  addon.close(h);
+  if (n > 0) addonState = { addon };
+  return addonState;
 }
 
 class NativeOpusEncoder implements OpusEncoder {
   readonly backend = 'native';
   readonly lookahead: number;
-  readonly out: Uint8Array;
-  private readonly e: object;
-  private readonly raw: NativeRaw;
+  readonly out = new Uint8Array(MAX_ENCODED);
+  private readonly addon: CodecsAddon;
+  private h: CodecHandle | null;
+  private readonly channels: number;
 
-  constructor(n: NonNullable<typeof native>, rate: number, channels: number) {
-    this.e = new n.Encoder({ channels, sample_rate: rate, application: 'voip' });
-    this.raw = n.raw;
-    this.out = n.out;
-    this.lookahead = this.raw.ctl.call(this.e, OPUS.GET_LOOKAHEAD);
+  constructor(addon: CodecsAddon, rate: number, channels: number) {
+    const h = addon.opusEncoderOpen(rate, channels, OPUS.APPLICATION_VOIP);
+    if (h === null) throw new Error('opus: encoder initialisation failed');
+    this.addon = addon;
+    this.h = h;
+    this.channels = channels;
+    this.lookahead = addon.opusEncoderCtl(h, OPUS.GET_LOOKAHEAD, 0);
   }
 
   encode(pcm: Int16Array): number {
-    try {
-      return this.raw.encode.call(this.e, pcm);
-    } catch {
-      return -1;
-    }
+    return this.h === null ? -1 : this.addon.opusEncode(this.h, pcm, 0, pcm.length / this.channels, this.out, 0);
   }
 
   set(request: number, value: number): number {
-    try {
-      this.raw.ctl.call(this.e, request, value);
-      return 0;
-    } catch {
-      return -1;
-    }
+    return this.h === null ? -1 : this.addon.opusEncoderCtl(this.h, request, value);
   }
 
   free(): void {
-    // The addon frees its state when the object is collected.
+    if (this.h !== null) this.addon.close(this.h);
+    this.h = null;
   }
 }
 
@@ -419,15 +397,15 @@ class WasmOpusEncoder implements OpusEncoder {
  */
 export function createOpusEncoder(rate: number, channels: 1 | 2, backend?: 'native' | 'wasm'): OpusEncoder {
   if (!OPUS_RATES.includes(rate)) throw new Error(`opus: ${rate} Hz is not an Opus rate`);
-  const n = backend === 'wasm' ? null : nativeEncoder();
-  if (n !== null && n !== undefined) return new NativeOpusEncoder(n, rate, channels);
+  const n = backend === 'wasm' ? null : addonEncoder();
+  if (n !== null) return new NativeOpusEncoder(n.addon, rate, channels);
   if (backend === 'native') throw new Error('opus: the native encoder is not available');
   return new WasmOpusEncoder(rate, channels);
 }
 
-/** Which encoder backend this thread uses ('native' when the addon loads). */
+/** Which encoder backend this thread uses ('native': libopus through codecs.node). */
 export function opusEncoderBackend(): 'native' | 'wasm' {
-  return nativeEncoder() ? 'native' : 'wasm';
+  return addonEncoder() !== null ? 'native' : 'wasm';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,17 +28,17 @@
       "target_name": "codecs",
       "sources": [
         "codecs/addon.c", "codecs/g729.c", "codecs/g72x.c", "codecs/gsm.c",
-        "codecs/speex.c", "codecs/amr.c", "codecs/lavc.c"
+        "codecs/speex.c", "codecs/amr.c", "codecs/lavc.c", "codecs/opus_enc.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS!='win'", {
           "cflags_c": [
             "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
-            "<!@(pkg-config --cflags libavcodec libavutil spandsp speex opencore-amrnb opencore-amrwb libbcg729)"
+            "<!@(pkg-config --cflags libavcodec libavutil spandsp speex opencore-amrnb opencore-amrwb libbcg729 opus)"
           ],
           "libraries": [
-            "<!@(pkg-config --libs libavcodec libavutil spandsp speex opencore-amrnb opencore-amrwb libbcg729)",
+            "<!@(pkg-config --libs libavcodec libavutil spandsp speex opencore-amrnb opencore-amrwb libbcg729 opus)",
             "-lgsm", "-lm"
           ]
         }]

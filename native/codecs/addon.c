@@ -8,6 +8,9 @@
  *   conceal(h, samples, dst, dstOff)        -> samples written (0 when the codec has no PLC)
  *   close(h)                                   frees the state now (the finalizer does it otherwise)
  *   g729EncoderOpen(vad) / g729Encode(h, pcm, off, dst, dstOff)   test-only bcg729 encoder
+ *   opusEncoderOpen(rate, channels, application) -> handle | null
+ *   opusEncoderCtl(h, request, value) -> libopus status (or the value, for GET_LOOKAHEAD)
+ *   opusEncode(h, pcm, off, frameSize, dst, dstOff) -> packet bytes, or a negative libopus error
  *   lavcHasDecoder(name), lavcVersion()
  *
  * Handles are externals tagged with napi_type_tag_object, so a foreign object is rejected
@@ -26,12 +29,13 @@
 
 #include "codecs.h"
 
-typedef enum { KIND_DECODER = 1, KIND_G729_ENCODER = 2 } handle_kind;
+typedef enum { KIND_DECODER = 1, KIND_G729_ENCODER = 2, KIND_OPUS_ENCODER = 3 } handle_kind;
 
 typedef struct handle {
   handle_kind kind;
   const codec_ops *ops; /* decoders */
   void *st;             /* NULL once closed */
+  int channels;         /* Opus encoders: interleaved channels per frame */
 } handle;
 
 static const napi_type_tag HANDLE_TAG = {0x7c0d3c5a1f2e4b61ULL, 0x9a8b7c6d5e4f3021ULL};
@@ -52,10 +56,15 @@ static napi_value throw_type(napi_env env, const char *msg) {
   return NULL;
 }
 
+static void close_state(handle_kind kind, const codec_ops *ops, void *st) {
+  if (kind == KIND_DECODER) ops->close(st);
+  else if (kind == KIND_OPUS_ENCODER) opus_enc_close(st);
+  else g729_encoder_close(st);
+}
+
 static void release(handle *h) {
   if (h->st == NULL) return;
-  if (h->kind == KIND_DECODER) h->ops->close(h->st);
-  else g729_encoder_close(h->st);
+  close_state(h->kind, h->ops, h->st);
   h->st = NULL;
 }
 
@@ -71,14 +80,14 @@ static napi_value wrap(napi_env env, handle_kind kind, const codec_ops *ops, voi
   napi_value out;
   handle *h = malloc(sizeof *h);
   if (h == NULL) {
-    if (kind == KIND_DECODER) ops->close(st);
-    else g729_encoder_close(st);
+    close_state(kind, ops, st);
     napi_throw_error(env, NULL, "codecs: out of memory");
     return NULL;
   }
   h->kind = kind;
   h->ops = ops;
   h->st = st;
+  h->channels = 1;
   if (napi_create_external(env, h, finalize, NULL, &out) != napi_ok) {
     finalize(env, h, NULL);
     return throw_type(env, "codecs: cannot create handle");
@@ -236,6 +245,66 @@ static napi_value js_g729_encode(napi_env env, napi_callback_info info) {
   return number(env, (double)n);
 }
 
+static napi_value js_opus_encoder_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t rate = 0, channels = 0, app = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_type(env, "codecs.opusEncoderOpen(rate, channels, application)");
+  CHECK(napi_get_value_int32(env, argv[0], &rate));
+  CHECK(napi_get_value_int32(env, argv[1], &channels));
+  CHECK(napi_get_value_int32(env, argv[2], &app));
+  void *st = (channels == 1 || channels == 2) ? opus_enc_open(rate, channels, app) : NULL;
+  if (st == NULL) {
+    napi_value nul;
+    napi_get_null(env, &nul);
+    return nul;
+  }
+  napi_value out = wrap(env, KIND_OPUS_ENCODER, NULL, st);
+  if (out == NULL) return NULL;
+  handle *h = unwrap(env, out, KIND_OPUS_ENCODER);
+  if (h != NULL) h->channels = channels;
+  return out;
+}
+
+static napi_value js_opus_encoder_ctl(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t request = 0, value = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_type(env, "codecs.opusEncoderCtl(h, request, value)");
+  handle *h = unwrap(env, argv[0], KIND_OPUS_ENCODER);
+  if (h == NULL) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &request));
+  CHECK(napi_get_value_int32(env, argv[2], &value));
+  if (h->st == NULL) return number(env, -1);
+  return number(env, opus_enc_ctl(h->st, request, value));
+}
+
+static napi_value js_opus_encode(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  void *pcm, *dst;
+  size_t pcm_n, dst_n;
+  int64_t off, frame, dst_off;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return throw_type(env, "codecs.opusEncode(h, pcm, off, frameSize, dst, dstOff)");
+  handle *h = unwrap(env, argv[0], KIND_OPUS_ENCODER);
+  if (h == NULL) return NULL;
+  if (!typed(env, argv[1], napi_int16_array, &pcm, &pcm_n)) return throw_type(env, "codecs.opusEncode: pcm must be an Int16Array");
+  if (!typed(env, argv[4], napi_uint8_array, &dst, &dst_n)) return throw_type(env, "codecs.opusEncode: dst must be a Uint8Array");
+  CHECK(napi_get_value_int64(env, argv[2], &off));
+  CHECK(napi_get_value_int64(env, argv[3], &frame));
+  CHECK(napi_get_value_int64(env, argv[5], &dst_off));
+  /* libopus reads frame × channels samples: they must all be inside pcm (5760: 120 ms at 48 kHz). */
+  if (h->st == NULL || frame <= 0 || frame > 5760 || !in_range(off, frame * h->channels, pcm_n) || !in_range(dst_off, 1, dst_n))
+    return number(env, -1);
+  size_t max = dst_n - (size_t)dst_off;
+  if (max > 1275 * 3) max = 1275 * 3;
+  int n = opus_enc_encode(h->st, (const int16_t *)pcm + off, (int)frame, (uint8_t *)dst + dst_off, (int)max);
+  return number(env, n);
+}
+
 static napi_value js_lavc_has_decoder(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -264,6 +333,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"g729EncoderOpen", NULL, js_g729_encoder_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"g729Encode", NULL, js_g729_encode, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"opusEncoderOpen", NULL, js_opus_encoder_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"opusEncoderCtl", NULL, js_opus_encoder_ctl, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"opusEncode", NULL, js_opus_encode, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lavcHasDecoder", NULL, js_lavc_has_decoder, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lavcVersion", NULL, js_lavc_version, NULL, NULL, NULL, napi_enumerable, NULL},
   };

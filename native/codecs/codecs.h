@@ -42,6 +42,14 @@ void *g729_encoder_open(int vad);
 size_t g729_encoder_encode(void *st, const int16_t *pcm, uint8_t *out);
 void g729_encoder_close(void *st);
 
+/* opus_enc.c: libopus encoder for the Ogg Opus writer. */
+void *opus_enc_open(int rate, int channels, int application);
+/* A SET request with one integer (status returned), or OPUS_GET_LOOKAHEAD_REQUEST (the value). */
+int opus_enc_ctl(void *st, int request, int value);
+/* One frame of frame_size samples per channel, interleaved; packet bytes or a negative error. */
+int opus_enc_encode(void *st, const int16_t *pcm, int frame_size, uint8_t *out, int max);
+void opus_enc_close(void *st);
+
 /* libavcodec: whether a decoder of that name exists, and the library version string. */
 int lavc_has_decoder(const char *name);
 const char *lavc_version(void);
