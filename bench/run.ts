@@ -49,6 +49,27 @@ console.log('| job | seconds | × realtime | file bytes |');
 console.log('|---|---:|---:|---:|');
 for (const r of await benchMediaJob(callSec)) console.log(`| ${r.name} | ${r.seconds.toFixed(3)} | ${fmt(r.realtime)} | ${r.bytes === undefined ? '' : fmt(r.bytes)} |`);
 
+// SIPREC server (issue 6): concurrent sessions from SIPp with media, lost sessions/packets, CPU.
+const siprecSizes = (process.env['BENCH_SIPREC_SESSIONS'] ?? '200').split(',').map(Number).filter((x) => x > 0);
+await benchSiprecLoad(siprecSizes, Number(process.env['BENCH_SIPREC_SECONDS'] ?? 60));
+
+// Forwarding agent and HEP input (issue 5).
+console.log('\n## Agent and HEP\n');
+console.log('| run | packets | wall s | CPU s | packets/s per core | note |');
+console.log('|---|---:|---:|---:|---:|---|');
+for (const r of await benchAgent()) console.log(`| ${r.name} | ${fmt(r.packets)} | ${r.wallSeconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${fmt(r.perCore)} | ${r.note ?? ''} |`);
+
+// SCCP (Skinny) signaling and the Lync/Skype call-event feed (issue 7), one core.
+{
+  const { benchSccp } = await import('./sccp.js');
+  const { benchNetfeed } = await import('./netfeed.js');
+  console.log('\n## SCCP and the call-event feed\n');
+  console.log('| run | messages | seconds | messages/s | note |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const r of benchSccp(Number(process.env['BENCH_SCCP_CALLS'] ?? 20_000))) console.log(`| SCCP: ${r.name} | ${fmt(r.messages)} | ${r.seconds.toFixed(3)} | ${fmt(r.perSec)} | ${r.note ?? ''} |`);
+  for (const r of benchNetfeed(Number(process.env['BENCH_NETFEED_CALLS'] ?? 5000))) console.log(`| feed: ${r.name} | ${fmt(r.messages)} | ${r.seconds.toFixed(3)} | ${fmt(r.perSec)} | ${r.note ?? ''} |`);
+}
+
 // Decoders (codecs issue): × realtime per core, packet by packet as a render decodes.
 const decSec = Number(process.env['BENCH_DECODER_SECONDS'] ?? 60);
 console.log(`\n## Decoders: ${decSec} s of speech each, one thread\n`);
