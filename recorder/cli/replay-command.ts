@@ -75,6 +75,7 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     channels: channelsText === 'mono' ? 1 : 2,
     recordUnattached: opts.recordUnattached ?? config.recording.recordUnattached,
     payloadOverrides: overrides,
+    ...(config.sccp ? { sccpPorts: config.sccp.ports } : {}),
   });
   const pipeline = new Pipeline(counters, recorder, { demuxPorts: { sip: new Set(config.sip.ports) } });
   const progress = new Progress();

@@ -107,6 +107,11 @@ describe('config: defaults', () => {
     assert.equal(c.recording.payloadTypes['96'], 'opus/48000/2');
     assert.equal(c.storage.indexDir, 'data/index');
     assert.deepEqual(c.metrics, { listen: '127.0.0.1:9091' });
+    assert.equal(c.recording.format, 'opus');
+    assert.equal(c.inputs.hep?.listen, '0.0.0.0:9060');
+    assert.equal(c.siprec?.audioPorts, '20000-29999');
+    assert.deepEqual(c.sccp?.ports, [2000]);
+    assert.deepEqual(c.netfeed?.silkPayloadTypes, { '103': 16000, '104': 8000 });
   });
 });
 
