@@ -3,6 +3,7 @@
  * over UDP or TCP that collects responses, fixture bodies turned into whole requests, and an RTP
  * sender of G.711 tones.
  */
+import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect, type Socket as TcpSocket } from 'node:net';
@@ -15,6 +16,7 @@ import { Counters } from '../../../recorder/core/counters.js';
 import { MediaJobPool } from '../../../recorder/media/job-pool.js';
 import { Pipeline } from '../../../recorder/pipeline.js';
 import { parseSipMessage, type SipMessage } from '../../../recorder/sip/message.js';
+import { parseRsMetadata, type RecordingMetadata } from '../../../recorder/siprec/rs-metadata.js';
 import { SiprecServer } from '../../../recorder/siprec/siprec-server.js';
 import type { SiprecOptions } from '../../../recorder/siprec/siprec-options.js';
 import { SpoolDirectory } from '../../../recorder/spool/spool-directory.js';
@@ -263,3 +265,23 @@ export async function sendTone(port: number, o: { ssrc: number; freq: number; co
 export const answerPorts = (m: SipMessage): number[] => [...m.body.toString().matchAll(/^m=audio (\d+)/gm)].map((x) => Number(x[1]));
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Parsed rs-metadata, asserting it parsed. */
+export function parse(text: string): RecordingMetadata {
+  const r = parseRsMetadata(text);
+  assert.ok(r.ok, r.ok ? '' : `${r.reason}: ${r.error}`);
+  return r.metadata;
+}
+
+/** participant aor → labels it sends (through stream ids), its role. */
+export function summary(md: RecordingMetadata): { aor: string; name: string; send: string[]; recv: string[]; role: string; associate: string }[] {
+  const label = new Map(md.streams.map((s) => [s.id, s.label]));
+  return md.participants.map((p) => ({
+    aor: p.aor,
+    name: p.name,
+    send: p.send.map((id) => label.get(id) ?? `?${id}`),
+    recv: p.recv.map((id) => label.get(id) ?? `?${id}`),
+    role: p.role,
+    associate: p.associateTime,
+  }));
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { haveSipp, runSipp } from '../../support/sipp.js';
+import { runSipp } from '../../support/sipp.js';
 import type { CallRecord } from '../../../recorder/calls/call-record.js';
 import { readWav } from '../../support/wav.js';
 import { sendTone, sleep, startRig, type Rig } from './siprec-helpers.js';
@@ -14,7 +14,7 @@ const rms = (x: Int16Array, from = 0, to = x.length): number => {
   return Math.sqrt(s / Math.max(1, to - from));
 };
 
-describe('SIPp as a real SRC', { skip: !haveSipp() }, () => {
+describe('SIPp as a real SRC', () => {
   let rig: Rig;
   before(async () => {
     rig = await startRig({ audioPorts: { start: 43000, end: 43199 }, users: [{ name: 'bob', uris: ['sip:+15552002@example.com'] }] });
