@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { mergeMetadata } from '../../../recorder/siprec/metadata-merge.js';
 import { parseRsMetadata, sameParty, type RecordingMetadata } from '../../../recorder/siprec/rs-metadata.js';
 import { splitMultipart } from '../../../recorder/sip/multipart.js';
 import { parseXmlTree } from '../../../recorder/siprec/xml-tree.js';
