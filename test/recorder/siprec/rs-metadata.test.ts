@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { mergeMetadata } from '../../../recorder/siprec/metadata-merge.js';
 import { parseRsMetadata, sameParty, type RecordingMetadata } from '../../../recorder/siprec/rs-metadata.js';
 import { splitMultipart } from '../../../recorder/sip/multipart.js';
 import { parseXmlTree } from '../../../recorder/siprec/xml-tree.js';
@@ -289,5 +290,74 @@ describe('rs-metadata: malformed and hostile input', () => {
     assert.ok(sameParty('+17602922410', 'sip:7602922410@x'));
     assert.ok(!sameParty('sip:alice@a', 'sip:alice2@a'));
     assert.ok(!sameParty('sip:1001@a', 'sip:1002@a'));
+  });
+});
+
+// Our own documents in the shapes of the unlicensed SIPp scenario samples (Metaswitch CFS,
+// BroadWorks ACD and 3-way calls; see shared-samples.check.ts for the check against them).
+describe('rs-metadata: vendor shapes of our own', () => {
+  it('Metaswitch style: draft namespace, bare-digit AORs, both participants send the one mixed stream', () => {
+    const md = parse(`<?xml version="1.0" encoding="UTF-8"?>
+<recording id="rec-ms-1" xmlns="urn:ietf:params:xml:ns:recording">
+<datamode>complete</datamode>
+<session session_id="sess-ms-1"><start-time>2026-02-03T10:00:00Z</start-time></session>
+<participant participant_id="pa"><nameID aor="4155550111"><name>Ann Caller</name></nameID></participant>
+<participant participant_id="pb"><nameID aor="4155550122"><name>Desk</name></nameID></participant>
+<stream stream_id="s1" session_id="sess-ms-1"><label>1</label></stream>
+<participantstreamassoc participant_id="pa"><send>s1</send></participantstreamassoc>
+<participantstreamassoc participant_id="pb"><send>s1</send></participantstreamassoc>
+<extensiondata xmlns:ms="http://example.com/ns/cfs"><ms:callType>terminating</ms:callType></extensiondata>
+</recording>`);
+    assert.equal(md.schema, 'draft');
+    assert.equal(md.recordingId, 'rec-ms-1');
+    assert.equal(md.hints.callType, 'terminating');
+    assert.deepEqual(
+      summary(md).map((p) => [p.aor, p.name, p.send]),
+      [
+        ['4155550111', 'Ann Caller', ['1']],
+        ['4155550122', 'Desk', ['1']],
+      ],
+      'one stream sent by both: a mixed stream (recorded mono)',
+    );
+  });
+
+  it('BroadWorks ACD style: its own schema, a participant naming a stream that is not described is reported', () => {
+    const md = parse(`<recording_metadata xmlns="urn:ietf:params:xml:ns:siprec">
+  <dataMode>complete</dataMode>
+  <recording id="urn:uuid:00000000-0000-4000-8000-000000000001"><requestor>SRC</requestor><type>selective</type></recording>
+  <group id="urn:uuid:g1" recording="urn:uuid:00000000-0000-4000-8000-000000000001"><initiator>sip:3125550100</initiator></group>
+  <session id="urn:uuid:s1" group="urn:uuid:g1"><start-time>2026-02-03T10:00:00+00:00</start-time></session>
+  <participant id="urn:uuid:p1" session="urn:uuid:s1"><aor>sip:3125550100</aor><send><id>urn:uuid:st1</id></send></participant>
+  <participant id="urn:uuid:p2" session="urn:uuid:s1"><aor>sip:+13125550199@example.net;user=phone</aor><send><id>urn:uuid:st-missing</id></send></participant>
+  <stream id="urn:uuid:st1" session="urn:uuid:s1"><label>1</label><mode>mixed</mode></stream>
+</recording_metadata>`);
+    assert.equal(md.schema, 'broadworks');
+    assert.equal(md.streams[0]?.mode, 'mixed');
+    assert.equal(md.participants[0]?.aor, 'sip:3125550100');
+    assert.ok(md.problems.some((p) => p.includes('not described')), md.problems.join('; '));
+  });
+
+  it('BroadWorks 3-way style: a partial UPDATE adds the third participant, the streams stay', () => {
+    const doc = (mode: string, extra: string): string => `<recording_metadata xmlns="urn:ietf:params:xml:ns:siprec">
+  <dataMode>${mode}</dataMode>
+  <session id="urn:uuid:s1"><start-time>2026-02-03T10:00:00+00:00</start-time></session>
+  ${extra}
+</recording_metadata>`;
+    const first = parse(
+      doc(
+        'complete',
+        `<participant id="urn:uuid:p1" session="urn:uuid:s1"><aor>sip:1001@pbx.example</aor><send><id>urn:uuid:st1</id></send></participant>
+  <participant id="urn:uuid:p2" session="urn:uuid:s1"><aor>sip:2002@pbx.example</aor><send><id>urn:uuid:st1</id></send></participant>
+  <stream id="urn:uuid:st1" session="urn:uuid:s1"><label>1</label></stream>`,
+      ),
+    );
+    const upd = parse(doc('partial', `<participant id="urn:uuid:p3" session="urn:uuid:s1"><aor>sip:3003@pbx.example</aor><send><id>urn:uuid:st1</id></send></participant>`));
+    assert.equal(upd.dataMode, 'partial');
+    const merged = mergeMetadata(first, upd);
+    assert.deepEqual(
+      merged.participants.map((p) => p.aor),
+      ['sip:1001@pbx.example', 'sip:2002@pbx.example', 'sip:3003@pbx.example'],
+    );
+    assert.equal(merged.streams.length, 1, 'the complete snapshot’s streams stay');
   });
 });
