@@ -7,20 +7,29 @@
  * decides when it fits only one mode (a sender disagreeing with its SDP is common), the fmtp
  * when it fits both (every 950 octets).
  *
- * No loss concealment: libavcodec's decoder lacks RFC 3951 §4.5 PLC (an invalid frame only
- * re-synthesises the previous residual, undamped) and the §4.6 enhancer, so conceal() gives
- * nothing and a lost packet stays silence.
+ * Loss concealment: libavcodec's decoder lacks RFC 3951 §4.5 PLC (an invalid frame only
+ * re-synthesises the previous residual, undamped) and the §4.6 enhancer, so a loss is concealed
+ * on the decoded signal instead, by pitch-waveform repetition (waveform-plc.ts, after G.711
+ * Appendix I): not the RFC's algorithm, but the same idea (repeat the last pitch period, fade).
  */
 import { FrameSizeDecoder, codecsAddonOrNull, fmtpParam } from './native-addon.js';
 import type { AudioDecoder, DecoderFactory } from './types.js';
+import { WaveformPlc } from './waveform-plc.js';
 
 const MODES = [20, 30] as const;
 const FRAME_OCTETS: readonly [number, number] = [38, 50];
 
 class IlbcDecoder extends FrameSizeDecoder {
-  /** RFC 3951 §4.5 concealment is not in libavcodec's decoder: nothing to offer. */
-  conceal(): number {
-    return 0;
+  private readonly plc = new WaveformPlc(8000);
+
+  override decode(payload: Uint8Array, off: number, len: number, out: Int16Array): number {
+    const n = super.decode(payload, off, len, out);
+    if (n > 0) this.plc.remember(out, n);
+    return n;
+  }
+
+  conceal(samples: number, out: Int16Array): number {
+    return this.plc.conceal(samples, out);
   }
 }
 

@@ -65,10 +65,40 @@ describe('iLBC decoder (libavcodec)', () => {
     assert.equal(ilbc('mode=20').decode(p, 0, 101, out), 0, 'neither 38n nor 50n: malformed');
   });
 
-  it('has no packet loss concealment (libavcodec lacks RFC 3951 §4.5): conceal gives nothing', () => {
-    const d = ilbc();
-    decodePayloads(d, tsharkRtpPayloads(FIXTURE, 0x043eefa7).slice(0, 10).map((p) => p.payload));
-    assert.equal(d.conceal?.(240, new Int16Array(480)), 0);
+  it('conceals a lost frame from the decoded signal (pitch repetition), better than silence, fading out', () => {
+    const frames = tsharkRtpPayloads(FIXTURE, 0x043eefa7).map((p) => p.payload);
+    const ref = decodePayloads(ilbc('mode=30'), frames);
+    const out = new Int16Array(480);
+    let gains = 0;
+    let tried = 0;
+    // Lose each 12th frame (where there is speech) and compare the concealment with the real decode.
+    for (let k = 12; k < frames.length; k += 12) {
+      const truth = ref.subarray(k * 240, k * 240 + 240);
+      if (rms(truth) < 300) continue;
+      const d = ilbc('mode=30');
+      decodePayloads(d, frames.slice(0, k));
+      assert.equal(d.conceal?.(240, out), 240);
+      const guess = out.subarray(0, 240);
+      let sig = 0;
+      let err = 0;
+      for (let i = 0; i < 240; i++) {
+        sig += truth[i]! ** 2;
+        err += (truth[i]! - guess[i]!) ** 2;
+      }
+      gains += 10 * Math.log10(sig / Math.max(err, 1));
+      tried++;
+      assert.ok(rms(guess) <= 2 * rms(ref.subarray(k * 240 - 480, k * 240)), 'no more energy than the speech before it');
+    }
+    assert.ok(tried >= 5, `${tried} voiced losses`);
+    // Silence would score 0 dB; repeating the pitch period must do better on average.
+    assert.ok(gains / tried > 0.5, `mean SNR of the concealed frames ${(gains / tried).toFixed(2)} dB`);
+    // A long loss fades to silence within 60 ms.
+    const d = ilbc('mode=30');
+    decodePayloads(d, frames.slice(0, 40));
+    const long = new Int16Array(800);
+    assert.equal(d.conceal?.(800, long), 800);
+    assert.ok(long.subarray(480).every((v) => v === 0), 'silent from 60 ms on');
+    assert.equal(ilbc().conceal?.(240, out), 0, 'nothing to repeat before the first frame');
   });
 
   it('never throws on malformed payloads', () => {
