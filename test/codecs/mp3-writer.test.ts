@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { MP3_WRITER, mp3RateFor, type Mp3Writer } from '../../codecs/mp3-writer.js';
-import { bestLag, correlation, ffmpegDecode, ffprobe, interleave, speech } from '../support/ffprobe.js';
+import { bestLag, correlation, ffmpegDecode, ffprobe, interleave, speech, writeInBlocks } from '../support/ffprobe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp3-'));
 const SECONDS = 7.3;
@@ -19,15 +19,7 @@ function speech73(text: string, rate: number): Int16Array {
 }
 
 function write(path: string, rate: number, channels: number, pcm: Int16Array, opts: { tags?: Record<string, string>; bitrate?: number } = {}): Mp3Writer {
-  const w = MP3_WRITER.create(path, { sampleRate: rate, channels, ...opts }) as Mp3Writer;
-  const block = [1000, 4410, 20000, 7];
-  let i = 0;
-  let k = 0;
-  while (i < pcm.length) {
-    const n = Math.min(block[k++ % block.length]! * channels, pcm.length - i);
-    w.write(pcm.subarray(i), n);
-    i += n;
-  }
+  const w = writeInBlocks(MP3_WRITER.create(path, { sampleRate: rate, channels, ...opts }) as Mp3Writer, pcm, channels, [1000, 4410, 20000, 7]);
   w.close();
   return w;
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { OggPageWriter, readOgg } from '../../codecs/ogg.js';
 import { OGG_OPUS_WRITER, OggOpusWriter, opusHead, opusRateFor, opusTags, selfDelimit } from '../../codecs/ogg-opus-writer.js';
 import { OPUS, createOpusEncoder, loadOpus } from '../../codecs/opus.js';
-import { bestLag, correlation, ffmpegDecode, ffprobe, interleave, opusinfo, speech } from '../support/ffprobe.js';
+import { bestLag, correlation, ffmpegDecode, ffprobe, interleave, opusinfo, speech, writeInBlocks } from '../support/ffprobe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ogg-opus-'));
 const SECONDS = 7.3;
@@ -30,15 +30,7 @@ function tone(rate: number, hz: number, seconds: number): Int16Array {
 
 /** Writes interleaved PCM in uneven blocks (as a mixer would) and returns the writer. */
 function write(path: string, rate: number, channels: number, pcm: Int16Array, opts: { tags?: Record<string, string>; bitrate?: number } = {}): OggOpusWriter {
-  const w = OGG_OPUS_WRITER.create(path, { sampleRate: rate, channels, ...opts }) as OggOpusWriter;
-  const block = [997, 4096, 160, 20000];
-  let i = 0;
-  let k = 0;
-  while (i < pcm.length) {
-    const n = Math.min(block[k++ % block.length]! * channels, pcm.length - i);
-    w.write(pcm.subarray(i), n);
-    i += n;
-  }
+  const w = writeInBlocks(OGG_OPUS_WRITER.create(path, { sampleRate: rate, channels, ...opts }) as OggOpusWriter, pcm, channels, [997, 4096, 160, 20000]);
   assert.equal(w.frames, pcm.length / channels);
   w.close();
   return w;

@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecordingWriter } from '../../codecs/types.js';
 
 export interface ProbeStream {
   codec: string;
@@ -145,4 +146,19 @@ export function bestLag(a: ArrayLike<number>, b: ArrayLike<number>, maxLag: numb
     if (c > best.corr) best = { lag, corr: c };
   }
   return best;
+}
+
+/**
+ * Writes interleaved `pcm` through a recording writer in uneven blocks (as a mixer hands them
+ * over, `blocks` frames at a time, cycling) and closes it.
+ */
+export function writeInBlocks<W extends RecordingWriter>(w: W, pcm: Int16Array, channels: number, blocks: readonly number[]): W {
+  let i = 0;
+  let k = 0;
+  while (i < pcm.length) {
+    const n = Math.min(blocks[k++ % blocks.length]! * channels, pcm.length - i);
+    w.write(pcm.subarray(i), n);
+    i += n;
+  }
+  return w;
 }
