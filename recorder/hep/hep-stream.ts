@@ -5,6 +5,7 @@
  * hostile or confused sender costs bounded memory and work and the stream recovers.
  */
 import { u16 } from '../core/bytes.js';
+import { FRAME_LOST, FrameBuffer } from '../core/frame-buffer.js';
 import { HEP3_HEADER_LEN } from './hep3.js';
 
 const MAGIC = Buffer.from('HEP3', 'latin1');
@@ -14,8 +15,7 @@ const MAX_PACKET = 0xffff;
 export type HepPacketHandler = (buf: Buffer, off: number, len: number) => void;
 
 export class HepStreamFramer {
-  private readonly pending = Buffer.alloc(MAX_PACKET + HEP3_HEADER_LEN);
-  private used = 0;
+  private readonly fb: FrameBuffer;
   /** Bytes skipped to find a packet start again. */
   skipped = 0;
   /** Times the stream lost sync. */
@@ -24,44 +24,32 @@ export class HepStreamFramer {
   /** False between losing sync and finding the next packet start (one resync however bytes arrive). */
   private inSync = true;
 
-  constructor(private readonly onPacket: HepPacketHandler) {}
-
-  push(buf: Buffer, off = 0, len = buf.length - off): void {
-    let p = off;
-    const end = off + len;
-    while (p < end) {
-      const n = Math.min(this.pending.length - this.used, end - p);
-      buf.copy(this.pending, this.used, p, p + n);
-      this.used += n;
-      p += n;
-      this.drain();
-    }
-  }
-
-  private drain(): void {
-    const b = this.pending;
-    let start = 0;
-    while (this.used - start >= HEP3_HEADER_LEN) {
-      const total = u16(b, start + 4);
-      if (b.compare(MAGIC, 0, 4, start, start + 4) !== 0 || total < HEP3_HEADER_LEN) {
-        // Lost sync: skip to the next "HEP3" (or keep the last 3 bytes, which may start one).
+  constructor(onPacket: HepPacketHandler) {
+    this.fb = new FrameBuffer(MAX_PACKET + HEP3_HEADER_LEN, {
+      headerLen: HEP3_HEADER_LEN,
+      measure: (b, start) => {
+        const total = u16(b, start + 4);
+        if (b.compare(MAGIC, 0, 4, start, start + 4) !== 0 || total < HEP3_HEADER_LEN) return FRAME_LOST;
+        this.inSync = true;
+        return total;
+      },
+      // Lost sync: skip to the next "HEP3" (or keep the last 3 bytes, which may start one).
+      resync: (b, start, used) => {
         if (this.inSync) this.resyncs++;
         this.inSync = false;
-        const next = b.subarray(0, this.used).indexOf(MAGIC, start + 1);
-        const to = next >= 0 ? next : Math.max(start + 1, this.used - 3);
+        const next = b.subarray(0, used).indexOf(MAGIC, start + 1);
+        const to = next >= 0 ? next : Math.max(start + 1, used - 3);
         this.skipped += to - start;
-        start = to;
-        continue;
-      }
-      this.inSync = true;
-      if (this.used - start < total) break;
-      this.packets++;
-      this.onPacket(b, start, total);
-      start += total;
-    }
-    if (start > 0) {
-      b.copy(b, 0, start, this.used);
-      this.used -= start;
-    }
+        return to;
+      },
+      deliver: (b, start, size) => {
+        this.packets++;
+        onPacket(b, start, size);
+      },
+    });
+  }
+
+  push(buf: Buffer, off = 0, len = buf.length - off): void {
+    this.fb.push(buf, off, len);
   }
 }

@@ -16,6 +16,7 @@
 import { u16 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 import { STUN_HEADER_LEN } from './stun-message.js';
+import { FRAME_LOST, FrameBuffer } from '../core/frame-buffer.js';
 
 export const CHANNEL_DATA_HEADER_LEN = 4;
 export const CHANNEL_MIN = 0x4000;
@@ -63,64 +64,40 @@ const MAX_FRAME = STUN_HEADER_LEN + 0xffff;
  * framing header (§2.1) and is not handled here.
  */
 export class TurnStreamFramer {
-  private readonly pending = Buffer.alloc(MAX_FRAME + 4);
-  private used = 0;
-  lost = false;
+  private readonly fb: FrameBuffer;
   frames = 0;
 
-  constructor(private readonly onFrame: TurnFrameHandler) {}
+  constructor(onFrame: TurnFrameHandler) {
+    this.fb = new FrameBuffer(MAX_FRAME + 4, {
+      headerLen: 4,
+      measure: (b, start) => {
+        const top = b[start]! >>> 6;
+        const length = u16(b, start + 2);
+        if (top === 0) return STUN_HEADER_LEN + length;
+        if (top === 1) return CHANNEL_DATA_HEADER_LEN + ((length + 3) & ~3);
+        return FRAME_LOST;
+      },
+      deliver: (b, start, size) => {
+        this.frames++;
+        onFrame(b[start]! >>> 6 === 0 ? TurnFrameKind.Stun : TurnFrameKind.ChannelData, b, start, size);
+      },
+    });
+  }
+
+  get lost(): boolean {
+    return this.fb.lost;
+  }
 
   reset(): void {
-    this.used = 0;
-    this.lost = false;
+    this.fb.reset();
   }
 
   /** Bytes buffered waiting for the rest of a frame. */
   get buffered(): number {
-    return this.used;
+    return this.fb.buffered;
   }
 
   push(buf: Buffer, off: number, len: number): void {
-    if (off < 0 || len < 0 || off + len > buf.length) return;
-    let p = off;
-    const end = off + len;
-    while (p < end && !this.lost) {
-      const room = this.pending.length - this.used;
-      const n = Math.min(room, end - p);
-      buf.copy(this.pending, this.used, p, p + n);
-      this.used += n;
-      p += n;
-      this.drain();
-    }
-  }
-
-  private drain(): void {
-    const b = this.pending;
-    let start = 0;
-    while (this.used - start >= 4) {
-      const top = b[start]! >>> 6;
-      const length = u16(b, start + 2);
-      let size: number;
-      let kind: TurnFrameKind;
-      if (top === 0) {
-        size = STUN_HEADER_LEN + length;
-        kind = TurnFrameKind.Stun;
-      } else if (top === 1) {
-        size = CHANNEL_DATA_HEADER_LEN + ((length + 3) & ~3);
-        kind = TurnFrameKind.ChannelData;
-      } else {
-        this.lost = true;
-        this.used = 0;
-        return;
-      }
-      if (this.used - start < size) break;
-      this.frames++;
-      this.onFrame(kind, b, start, size);
-      start += size;
-    }
-    if (start > 0) {
-      b.copy(b, 0, start, this.used);
-      this.used -= start;
-    }
+    this.fb.push(buf, off, len);
   }
 }

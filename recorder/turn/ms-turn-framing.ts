@@ -14,6 +14,7 @@
  * decoded here: a stream that does not start with a frame header is reported `lost`).
  */
 import { u16 } from '../core/bytes.js';
+import { FRAME_LOST, FrameBuffer } from '../core/frame-buffer.js';
 
 export const MS_TCP_HEADER_LEN = 4;
 export const MsTcpFrame = { Control: 0x02, Data: 0x03 } as const;
@@ -35,53 +36,33 @@ export type MsTurnFrameHandler = (type: MsTcpFrame, buf: Buffer, off: number, le
  * after a capture gap): the framer stops (`lost`) until reset().
  */
 export class MsTurnStreamFramer {
-  private readonly pending = Buffer.alloc(MS_TCP_HEADER_LEN + 0xffff);
-  private used = 0;
-  lost = false;
+  private readonly fb: FrameBuffer;
   frames = 0;
 
-  constructor(private readonly onFrame: MsTurnFrameHandler) {}
+  constructor(onFrame: MsTurnFrameHandler) {
+    this.fb = new FrameBuffer(MS_TCP_HEADER_LEN + 0xffff, {
+      headerLen: MS_TCP_HEADER_LEN,
+      measure: (b, start) => (isMsTurnTcpHeader(b, start, MS_TCP_HEADER_LEN) ? MS_TCP_HEADER_LEN + u16(b, start + 2) : FRAME_LOST),
+      deliver: (b, start, size) => {
+        this.frames++;
+        onFrame(b[start] as MsTcpFrame, b, start + MS_TCP_HEADER_LEN, size - MS_TCP_HEADER_LEN);
+      },
+    });
+  }
+
+  get lost(): boolean {
+    return this.fb.lost;
+  }
 
   reset(): void {
-    this.used = 0;
-    this.lost = false;
+    this.fb.reset();
   }
 
   get buffered(): number {
-    return this.used;
+    return this.fb.buffered;
   }
 
   push(buf: Buffer, off: number, len: number): void {
-    if (off < 0 || len < 0 || off + len > buf.length) return;
-    let p = off;
-    const end = off + len;
-    while (p < end && !this.lost) {
-      const n = Math.min(this.pending.length - this.used, end - p);
-      buf.copy(this.pending, this.used, p, p + n);
-      this.used += n;
-      p += n;
-      this.drain();
-    }
-  }
-
-  private drain(): void {
-    const b = this.pending;
-    let start = 0;
-    while (this.used - start >= MS_TCP_HEADER_LEN) {
-      if (!isMsTurnTcpHeader(b, start, MS_TCP_HEADER_LEN)) {
-        this.lost = true;
-        this.used = 0;
-        return;
-      }
-      const size = MS_TCP_HEADER_LEN + u16(b, start + 2);
-      if (this.used - start < size) break;
-      this.frames++;
-      this.onFrame(b[start] as MsTcpFrame, b, start + MS_TCP_HEADER_LEN, size - MS_TCP_HEADER_LEN);
-      start += size;
-    }
-    if (start > 0) {
-      b.copy(b, 0, start, this.used);
-      this.used -= start;
-    }
+    this.fb.push(buf, off, len);
   }
 }
