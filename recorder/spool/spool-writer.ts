@@ -14,7 +14,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { sealAndWrite } from './batch-write.js';
-import type { ForgetRequest, WriteRequest, WriterReply } from './spool-writer-worker.js';
+import type { WriteRequest, WriterMessage, WriterReply } from './spool-writer-worker.js';
 
 /** One batch: whole records in `bufs[i][0, lens[i])`, to be written at `pos`. */
 export interface WriteBatch {
@@ -87,6 +87,9 @@ export class SpoolWriter {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private inFlightBytes = 0;
+  private outgoing: WriteRequest[] = [];
+  private forgotten: number[] = [];
+  private sendScheduled = false;
   /** Spools whose batches failed in the synchronous fallback: same epoch rule as the worker. */
   private readonly failedSync = new Map<number, number>();
   readonly stats = { batches: 0, workerErrors: 0, overflowSync: 0 };
@@ -113,18 +116,38 @@ export class SpoolWriter {
       const id = ++this.nextId;
       this.pending.set(id, { resolve, batch, bytes });
       const bufs = batch.bufs.map((b) => b.buffer as ArrayBuffer);
-      w.ref();
-      w.postMessage(
-        { kind: 'write', id, sid: batch.sid, fd: batch.fd, pos: batch.pos, epoch: batch.epoch, bufs, lens: batch.lens, sealFrom: batch.sealFrom } satisfies WriteRequest,
-        bufs,
-      );
+      this.outgoing.push({ id, sid: batch.sid, fd: batch.fd, pos: batch.pos, epoch: batch.epoch, bufs, lens: batch.lens, sealFrom: batch.sealFrom });
+      this.schedule(w);
     });
   }
 
   /** The spool is closed: its failure record can go. */
   forget(sid: number): void {
     this.failedSync.delete(sid);
-    this.worker?.postMessage({ kind: 'forget', sid } satisfies ForgetRequest);
+    if (this.worker !== null) {
+      this.forgotten.push(sid);
+      this.schedule(this.worker);
+    }
+  }
+
+  /** Everything handed over in this turn of the event loop goes to the worker as one message. */
+  private schedule(w: Worker): void {
+    if (this.sendScheduled) return;
+    this.sendScheduled = true;
+    w.ref();
+    setImmediate(() => {
+      this.sendScheduled = false;
+      if (this.worker !== w) return; // died meanwhile: died() answered the pending batches
+      const writes = this.outgoing;
+      const forget = this.forgotten;
+      this.outgoing = [];
+      this.forgotten = [];
+      if (writes.length === 0 && forget.length === 0) return;
+      const transfer: ArrayBuffer[] = [];
+      for (const r of writes) for (const b of r.bufs) transfer.push(b);
+      w.postMessage({ writes, forget } satisfies WriterMessage, transfer);
+      if (this.pending.size === 0) w.unref();
+    });
   }
 
   private writeFallback(batch: WriteBatch): WriteResult {
@@ -142,12 +165,14 @@ export class SpoolWriter {
       w.unref();
       w.on('message', (m: WriterReply) => {
         if ('ready' in m) return;
-        const p = this.pending.get(m.id);
-        if (p === undefined) return;
-        this.pending.delete(m.id);
-        this.inFlightBytes -= p.bytes;
+        for (const d of m.done) {
+          const p = this.pending.get(d.id);
+          if (p === undefined) continue;
+          this.pending.delete(d.id);
+          this.inFlightBytes -= p.bytes;
+          p.resolve({ ok: d.ok, dropped: d.dropped, bytes: d.bytes, bufs: d.bufs.map((ab) => Buffer.from(ab)) });
+        }
         if (this.pending.size === 0) w.unref();
-        p.resolve({ ok: m.ok, dropped: m.dropped, bytes: m.bytes, bufs: m.bufs.map((ab) => Buffer.from(ab)) });
       });
       w.on('error', () => this.died(w));
       w.on('exit', () => this.died(w));
@@ -171,6 +196,8 @@ export class SpoolWriter {
     this.stats.workerErrors++;
     const lost = [...this.pending.values()];
     this.pending.clear();
+    this.outgoing = [];
+    this.forgotten = [];
     this.inFlightBytes = 0;
     for (const p of lost) {
       this.failedSync.set(p.batch.sid, Math.max(this.failedSync.get(p.batch.sid) ?? -1, p.batch.epoch));
