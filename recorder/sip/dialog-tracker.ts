@@ -8,6 +8,12 @@ import { findBodyPart } from './multipart.js';
 
 /** Transactions remembered per call to recognise retransmissions (RFC 3261 §17). */
 const MAX_SEEN_PER_CALL = 256;
+/**
+ * Late messages of a call already tracked (a retransmitted 200 OK or ACK after the BYE, a 200 OK
+ * after the setup timeout) must not open it again as a call joined mid-way: a Call-ID names one
+ * dialog (RFC 3261 §8.1.1.4), so the Call-IDs of the last this-many calls are remembered.
+ */
+const MAX_TRACKED_IDS = 50_000;
 
 interface DialogState {
   /** Keys of messages already processed: retransmissions are counted, not applied twice. */
@@ -35,6 +41,8 @@ const party = (n: NameAddr): PartyInfo => ({ uri: n.uri, number: n.user, name: n
  */
 export class DialogTracker {
   private readonly state = new WeakMap<Call, DialogState>();
+  /** Call-IDs of the calls this tracker opened, oldest first. */
+  private readonly tracked = new Set<string>();
 
   constructor(
     private readonly registry: CallRegistry,
@@ -44,16 +52,21 @@ export class DialogTracker {
   onMessage(msg: SipMessage, p: SignalTime): void {
     let call = this.registry.get(msg.callId);
     if (call === undefined) {
-      // Only an initial INVITE (no To tag) opens a call; everything else outside a known call
-      // is other SIP traffic (REGISTER, OPTIONS, SUBSCRIBE…) or a call we joined too late.
-      if (!(msg.isRequest && msg.method === 'INVITE' && msg.to.tag === '')) {
-        this.counters.inc(msg.isRequest && msg.method === 'INVITE' ? 'sip.reinvite_unknown_call' : 'sip.not_a_call');
-        return;
+      // An initial INVITE (no To tag) opens a call. A capture that starts mid-call (a recorder
+      // restarted, a SPAN session added) first sees the dialog's later messages: one that
+      // carries SDP inside an INVITE dialog (re-INVITE, UPDATE, ACK, or a 2xx to an INVITE or
+      // UPDATE) joins the call there. Everything else outside a known call is other SIP traffic
+      // (REGISTER, OPTIONS, SUBSCRIBE…).
+      if (msg.isRequest && msg.method === 'INVITE' && msg.to.tag === '') {
+        const created = this.registry.start(msg.callId, 'sip', msg.callId, party(msg.from), party(msg.to), p);
+        if (created === null) return;
+        call = created;
+        this.remember(msg.callId);
+        this.state.set(call, { seen: new Set(), inviteCseq: msg.cseq, callerTag: msg.from.tag });
+      } else {
+        call = this.joinMidCall(msg, p);
+        if (call === undefined) return;
       }
-      const created = this.registry.start(msg.callId, 'sip', msg.callId, party(msg.from), party(msg.to), p);
-      if (created === null) return;
-      call = created;
-      this.state.set(call, { seen: new Set(), inviteCseq: msg.cseq, callerTag: msg.from.tag });
     }
     const st = this.state.get(call);
     if (st === undefined || call.state === CallState.Ended) return;
@@ -73,6 +86,46 @@ export class DialogTracker {
     call.lastActivity = p.time;
     if (msg.isRequest) this.request(call, st, msg, p);
     else this.response(call, st, msg, p);
+  }
+
+  private remember(callId: string): void {
+    if (this.tracked.size >= MAX_TRACKED_IDS) {
+      const oldest = this.tracked.values().next();
+      if (oldest.done !== true) this.tracked.delete(oldest.value);
+    }
+    this.tracked.add(callId);
+  }
+
+  /**
+   * A dialog first seen after its INVITE. The From side of the message's dialog is taken as the
+   * caller: right for a 2xx or ACK (they answer and acknowledge the caller's INVITE), a guess for a
+   * re-INVITE or UPDATE, which either side may send (the record says so).
+   */
+  private joinMidCall(msg: SipMessage, p: SignalTime): Call | undefined {
+    if (this.tracked.has(msg.callId)) {
+      this.counters.inc('sip.after_call_end');
+      return undefined;
+    }
+    const inDialog = msg.to.tag !== '' && msg.from.tag !== '';
+    const sdpCarrier = msg.isRequest
+      ? msg.method === 'INVITE' || msg.method === 'UPDATE' || msg.method === 'ACK'
+      : msg.status >= 200 && msg.status < 300 && (msg.cseqMethod === 'INVITE' || msg.cseqMethod === 'UPDATE');
+    if (!inDialog || !sdpCarrier || findBodyPart(msg, 'application/sdp') === undefined) {
+      this.counters.inc(msg.isRequest && msg.method === 'INVITE' ? 'sip.reinvite_unknown_call' : 'sip.not_a_call');
+      return undefined;
+    }
+    const call = this.registry.start(msg.callId, 'sip', msg.callId, party(msg.from), party(msg.to), p);
+    if (call === null) return undefined;
+    call.state = CallState.Established;
+    call.answer = p.time;
+    call.status = 200;
+    const how = msg.isRequest ? msg.method : `${msg.status} to ${msg.cseqMethod}`;
+    call.note(`joined mid-call at ${how}: the capture began after the INVITE${msg.isRequest && msg.method !== 'ACK' ? ' (caller and callee may be swapped)' : ''}`);
+    this.counters.inc('sip.joined_mid_call');
+    this.remember(msg.callId);
+    // No initial INVITE will come: its CSeq is unknown (-1), so no later response is its outcome.
+    this.state.set(call, { seen: new Set(), inviteCseq: -1, callerTag: msg.from.tag });
+    return call;
   }
 
   /** Which side sent a message: the caller's requests carry its tag in From, its responses in To. */

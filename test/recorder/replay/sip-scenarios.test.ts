@@ -94,6 +94,40 @@ describe('recorder replay: generated SIP scenarios', () => {
     assertChannel(sc, 0x2222, c.recording.path, 1);
   });
 
+  it('a capture that starts after the INVITE joins the call at the 200 OK; in-dialog messages without SDP open nothing', () => {
+    const sc = new CallScenario('midcall@test', CALLER, CALLEE);
+    setup(sc, 0);
+    sc.rtp({ from: 'caller', srcIp: CALLER.ip, srcPort: 4000, dstIp: CALLEE.ip, dstPort: 6000, ssrc: 0x1111, at: 0.6, count: 100 });
+    sc.rtp({ from: 'callee', srcIp: CALLEE.ip, srcPort: 6000, dstIp: CALLER.ip, dstPort: 4000, ssrc: 0x2222, at: 0.61, count: 100 });
+    bye(sc, 2.7);
+    // Another call of which only the BYE is seen: not a call.
+    const other = new CallScenario('bye-only@test', CALLER, CALLEE);
+    bye(other, 1);
+    // The capture begins just before the 200 OK: INVITE, 100 and 180 are not in it.
+    const t0 = sc.t0;
+    const frames = [...sc.sorted().filter((f) => f.tsSec - t0 + f.tsNsec / 1e9 >= 0.4), ...other.sorted()];
+    sc.frames.length = 0;
+    sc.frames.push(...frames);
+    const s = replayScenario('midcall', sc);
+    assert.equal(s.calls.length, 1);
+    const c = s.calls[0]!;
+    assert.equal(c.callId, 'midcall@test');
+    assert.equal(c.from.number, '1001', 'the 2xx’s From is the caller');
+    assert.equal(c.endReason, 'bye');
+    assert.ok(c.notes.some((n) => /joined mid-call at 200 to INVITE/.test(n)), c.notes.join('; '));
+    assert.deepEqual(
+      c.streams.map((x) => [x.ssrc, x.party, x.packets]).sort(),
+      [
+        [0x1111, 'caller', 100],
+        [0x2222, 'callee', 100],
+      ],
+    );
+    assert.ok(c.recording);
+    assertChannel(sc, 0x1111, c.recording.path, 0);
+    assertChannel(sc, 0x2222, c.recording.path, 1);
+    assert.deepEqual(s.unattached, []);
+  });
+
   it('lost and reordered RTP: counted, and the lost packet is silence at its place', () => {
     const sc = new CallScenario('loss@test', CALLER, CALLEE);
     setup(sc, 0);
