@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tshark } from './tshark.js';
 import { loadCodecsAddon } from '../../codecs/native-addon.js';
+import { snrDb } from './ffprobe.js';
+
+export { snrDb };
 
 let workDir: string | undefined;
 let counter = 0;
@@ -74,20 +77,6 @@ export function speech(rate: number, seconds = 4): Int16Array {
   const out = new Int16Array(Math.round(rate * seconds));
   for (let i = 0; i < out.length; i += base.length) out.set(base.subarray(0, Math.min(base.length, out.length - i)), i);
   return out;
-}
-
-/** Signal-to-noise ratio of `x` against `ref` in dB over their common length (Infinity if equal). */
-export function snrDb(ref: Int16Array, x: Int16Array): number {
-  const n = Math.min(ref.length, x.length);
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < n; i++) {
-    const r = ref[i]!;
-    const d = r - x[i]!;
-    s += r * r;
-    e += d * d;
-  }
-  return e === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10(s / e);
 }
 
 /** The lag in [-maxLag, maxLag] (x delayed by lag against ref) with the best SNR, and that SNR. */

@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { encodeUlaw } from '../../../codecs/g711.js';
 import { CallScenario, sdp } from '../../support/call-scenario.js';
 import { writePcap } from '../../support/capture-writer.js';
+import { bestLag } from '../../support/ffprobe.js';
 import { prng } from '../../support/random.js';
 import { tmp } from '../spool/spool-helpers.js';
 
@@ -23,26 +24,6 @@ function speech(dir: string, name: string, text: string, voice: string, rate: nu
   execFileSync('sox', [wav, '-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed-integer', '-t', 'raw', raw]);
   const b = readFileSync(raw);
   return new Int16Array(b.buffer, b.byteOffset, b.length >> 1).slice();
-}
-
-/** Best normalized cross-correlation of y against x over lags 0..maxLag (y may lag x). */
-export function bestCorrelation(x: Int16Array, y: Int16Array, maxLag: number): { r: number; lag: number } {
-  let best = { r: -1, lag: 0 };
-  for (let lag = -maxLag; lag <= maxLag; lag++) {
-    let xy = 0;
-    let xx = 0;
-    let yy = 0;
-    for (let i = 0; i < x.length; i++) {
-      const j = i + lag;
-      if (j < 0 || j >= y.length) continue;
-      xy += x[i]! * y[j]!;
-      xx += x[i]! * x[i]!;
-      yy += y[j]! * y[j]!;
-    }
-    const r = xx > 0 && yy > 0 ? xy / Math.sqrt(xx * yy) : 0;
-    if (r > best.r) best = { r, lag };
-  }
-  return best;
 }
 
 describe('mixed codecs end to end: G.711 caller, G.722 callee, loss and reordering → dual-channel Opus', () => {
@@ -135,10 +116,14 @@ describe('mixed codecs end to end: G.711 caller, G.722 callee, loss and reorderi
     const calleeRef = calleePcm16.slice(0, calleePackets * 320);
 
     const lag = RATE / 100; // ±10 ms: codec delay
-    const ll = bestCorrelation(callerRef, left, lag);
-    const rr = bestCorrelation(calleeRef, right, lag);
-    const lr = bestCorrelation(calleeRef, left, lag);
-    const rl = bestCorrelation(callerRef, right, lag);
+    const best = (x: Int16Array, y: Int16Array): { r: number; lag: number } => {
+      const b = bestLag(x, y, lag);
+      return { r: b.corr, lag: b.lag };
+    };
+    const ll = best(callerRef, left);
+    const rr = best(calleeRef, right);
+    const lr = best(calleeRef, left);
+    const rl = best(callerRef, right);
     const report = `caller→left ${ll.r.toFixed(3)} (lag ${ll.lag}), callee→right ${rr.r.toFixed(3)} (lag ${rr.lag}), callee→left ${lr.r.toFixed(3)}, caller→right ${rl.r.toFixed(3)}; lost ${callerDrop.length}/${callerPackets} and ${calleeDrop.length}/${calleePackets}`;
     process.stdout.write(`# ${report}\n`);
     assert.ok(ll.r >= 0.8, report);
