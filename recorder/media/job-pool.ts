@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { RecordingInfo } from '../calls/call-record.js';
 import type { RenderOptions } from './render.js';
 import type { RenderReply, RenderRequest } from './render-worker.js';
+import { workerOptions } from '../core/worker-options.js';
 
 export class RenderJobError extends Error {
   override readonly name = 'RenderJobError';
@@ -116,7 +117,7 @@ export class MediaJobPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.url);
+    const worker = new Worker(this.url, workerOptions());
     const slot: Slot = { worker, job: null, online: false };
     worker.unref();
     worker.on('message', (m: RenderReply) => {

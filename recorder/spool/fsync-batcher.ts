@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { FsyncReply, FsyncRequest } from './fsync-worker.js';
+import { workerOptions } from '../core/worker-options.js';
 
 interface Waiter {
   fd: number;
@@ -94,7 +95,7 @@ export class FsyncBatcher {
   private ensureWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
     try {
-      const w = new Worker(this.url);
+      const w = new Worker(this.url, workerOptions());
       w.unref();
       w.on('message', (m: FsyncReply) => {
         if ('ready' in m) return;

@@ -15,6 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { sealAndWrite } from './batch-write.js';
 import type { WriteRequest, WriterMessage, WriterReply } from './spool-writer-worker.js';
+import { workerOptions } from '../core/worker-options.js';
 
 /** One batch: whole records in `bufs[i][0, lens[i])`, to be written at `pos`. */
 export interface WriteBatch {
@@ -161,7 +162,7 @@ export class SpoolWriter {
   private ensureWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
     try {
-      const w = new Worker(this.url);
+      const w = new Worker(this.url, workerOptions());
       w.unref();
       w.on('message', (m: WriterReply) => {
         if ('ready' in m) return;
