@@ -1,4 +1,4 @@
-import type { WorkerOptions } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
  * Options for our worker threads: the parent's Node flags, less those that only make sense for
@@ -7,4 +7,25 @@ import type { WorkerOptions } from 'node:worker_threads';
 export function workerOptions(extra: WorkerOptions = {}): WorkerOptions {
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
   return { execArgv, ...extra };
+}
+
+/**
+ * An idle (unref'd) helper thread of ours: `onMessage` for its replies (the `{ ready: true }`
+ * hello excepted), `onDeath` once when it errors or exits. Null when the thread cannot start;
+ * the caller then does the work itself.
+ */
+export function startHelperThread<M>(url: URL, onMessage: (m: M, w: Worker) => void, onDeath: (w: Worker) => void): Worker | null {
+  try {
+    const w = new Worker(url, workerOptions());
+    w.unref();
+    w.on('message', (m: M | { ready: true }) => {
+      if (typeof m === 'object' && m !== null && 'ready' in m) return;
+      onMessage(m, w);
+    });
+    w.on('error', () => onDeath(w));
+    w.on('exit', () => onDeath(w));
+    return w;
+  } catch {
+    return null;
+  }
 }

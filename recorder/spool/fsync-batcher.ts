@@ -13,9 +13,9 @@
  * durability never depends on it.
  */
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FsyncReply, FsyncRequest } from './fsync-worker.js';
-import { workerOptions } from '../core/worker-options.js';
+import { startHelperThread } from '../core/worker-options.js';
 
 interface Waiter {
   fd: number;
@@ -94,22 +94,17 @@ export class FsyncBatcher {
 
   private ensureWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
-    try {
-      const w = new Worker(this.url, workerOptions());
-      w.unref();
-      w.on('message', (m: FsyncReply) => {
-        if ('ready' in m) return;
-        this.done(m.id, m.failedFds, m.failedDirs);
-      });
-      w.on('error', () => this.died(w));
-      w.on('exit', () => this.died(w));
-      this.worker = w;
-      return w;
-    } catch {
+    const w = startHelperThread<Exclude<FsyncReply, { ready: true }>>(
+      this.url,
+      (m) => this.done(m.id, m.failedFds, m.failedDirs),
+      (dead) => this.died(dead),
+    );
+    if (w === null) {
       this.broken = true;
       this.stats.workerErrors++;
-      return null;
     }
+    this.worker = w;
+    return w;
   }
 
   private done(id: number, failedFds: number[], failedDirs: number): void {

@@ -12,10 +12,10 @@
  * If the worker cannot start or dies, batches are sealed and written synchronously on the
  * calling thread: spooling never depends on it.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { sealAndWrite } from './batch-write.js';
 import type { WriteRequest, WriterMessage, WriterReply } from './spool-writer-worker.js';
-import { workerOptions } from '../core/worker-options.js';
+import { startHelperThread } from '../core/worker-options.js';
 
 /** One batch: whole records in `bufs[i][0, lens[i])`, to be written at `pos`. */
 export interface WriteBatch {
@@ -161,11 +161,9 @@ export class SpoolWriter {
 
   private ensureWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
-    try {
-      const w = new Worker(this.url, workerOptions());
-      w.unref();
-      w.on('message', (m: WriterReply) => {
-        if ('ready' in m) return;
+    const w = startHelperThread<Exclude<WriterReply, { ready: true }>>(
+      this.url,
+      (m, self) => {
         for (const d of m.done) {
           const p = this.pending.get(d.id);
           if (p === undefined) continue;
@@ -173,17 +171,16 @@ export class SpoolWriter {
           this.inFlightBytes -= p.bytes;
           p.resolve({ ok: d.ok, dropped: d.dropped, bytes: d.bytes, bufs: d.bufs.map((ab) => Buffer.from(ab)) });
         }
-        if (this.pending.size === 0) w.unref();
-      });
-      w.on('error', () => this.died(w));
-      w.on('exit', () => this.died(w));
-      this.worker = w;
-      return w;
-    } catch {
+        if (this.pending.size === 0) self.unref();
+      },
+      (dead) => this.died(dead),
+    );
+    if (w === null) {
       this.broken = true;
       this.stats.workerErrors++;
-      return null;
     }
+    this.worker = w;
+    return w;
   }
 
   /**
