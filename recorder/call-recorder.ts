@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Counters } from './core/counters.js';
 import type { Packet } from './core/packet.js';
@@ -30,6 +31,8 @@ export interface CallRecorderOptions {
   recordingsDir?: string;
   /** Default opus. */
   format?: RecordingFormat;
+  /** Keep each call's spool after its recording is written and indexed (default: removed). */
+  keepSpools?: boolean;
   /** Encoder bit rate (bit/s) for opus/mp3; the writer's default when absent. */
   bitrate?: number;
   channels?: 1 | 2;
@@ -153,6 +156,21 @@ export class CallRecorder implements PacketSink {
       }
     }
     this.store(rec);
+    if (spool && rec.recording && !this.opts.keepSpools) await this.removeSpool(spool.dir);
+  }
+
+  /**
+   * The spool has done its job once the recording is written and the record committed to the
+   * index: it goes, or disks fill with a second copy of every call (~67 MB per hour of G.711).
+   */
+  private async removeSpool(dir: string): Promise<void> {
+    try {
+      await this.opts.index?.flushed();
+      await rm(dir, { recursive: true, force: true });
+      this.opts.counters.inc('spool.removed');
+    } catch {
+      this.opts.counters.inc('spool.remove_failed');
+    }
   }
 
   private store(rec: CallRecord): void {

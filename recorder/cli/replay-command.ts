@@ -71,6 +71,7 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     index,
     recordingsDir: dirs.recordings,
     format,
+    keepSpools: config.storage.keepSpools,
     ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
     channels: channelsText === 'mono' ? 1 : 2,
     recordUnattached: opts.recordUnattached ?? config.recording.recordUnattached,

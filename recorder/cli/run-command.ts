@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { LiveCapture, LiveCaptureError } from '../capture/live-source.js';
 import { UsersDirectory } from '../calls/users-directory.js';
 import { CallRecorder } from '../call-recorder.js';
@@ -50,7 +51,7 @@ function configFrom(opts: RunOptions): RecorderConfig {
     config.inputs.interfaces = opts.iface.map((name): InterfaceConfig => ({ name, filter: opts.filter ?? '', snaplen: 262144, bufferMiB: 32, promisc: true }));
   }
   if (opts.out) {
-    config.storage = { dataDir: opts.out, spoolDir: `${opts.out}/spool`, recordingsDir: `${opts.out}/recordings`, indexDir: `${opts.out}/index` };
+    config.storage = { dataDir: opts.out, spoolDir: `${opts.out}/spool`, recordingsDir: `${opts.out}/recordings`, indexDir: `${opts.out}/index`, keepSpools: config.storage.keepSpools };
   }
   if (opts.format !== undefined) {
     if (!isRecordingFormat(opts.format)) throw new UsageError(`--format must be one of ${RECORDING_FORMATS.join(', ')}, got "${opts.format}"`);
@@ -108,6 +109,11 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     }
     log(`recovered spool ${r.dir}: ${r.recording ? r.recording.path : `failed: ${r.error ?? '?'}`}`);
   }
+  // Recovered spools whose recording is indexed go, as a finished call's do (storage.keepSpools).
+  if (!config.storage.keepSpools && recovered.some((r) => r.recording !== null)) {
+    await index.flushed();
+    for (const r of recovered) if (r.recording !== null) await rm(r.dir, { recursive: true, force: true }).catch(() => counters.inc('spool.remove_failed'));
+  }
 
   const overrides = configPayloadMappings(config);
   for (const m of silkMappings(config.netfeed)) if (!overrides.has(m.pt)) overrides.set(m.pt, m);
@@ -124,6 +130,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     index,
     recordingsDir: st.recordingsDir,
     format: config.recording.format,
+    keepSpools: config.storage.keepSpools,
     ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
     channels,
     recordUnattached: config.recording.recordUnattached,

@@ -114,7 +114,14 @@ export interface RecorderConfig {
     /** Dynamic payload types to assume when no SDP was seen: `{ "96": "opus/48000/2" }`. */
     payloadTypes: Record<string, string>;
   };
-  storage: { dataDir: string; spoolDir: string; recordingsDir: string; indexDir: string };
+  storage: {
+    dataDir: string;
+    spoolDir: string;
+    recordingsDir: string;
+    indexDir: string;
+    /** Keep each call's spool after its recording is written and indexed (default: removed). */
+    keepSpools: boolean;
+  };
   timeouts: TimeoutsConfig;
   /** Prometheus `/metrics` and `/healthz`; null disables the HTTP endpoint. */
   metrics: { listen: string } | null;
@@ -184,13 +191,14 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
     payloadTypes: c.field(rec, 'payloadTypes', 'recording', {}, (v, p) => c.payloadTypes(v, p)),
   };
 
-  const st = c.section(top, 'storage', '', ['dataDir', 'spoolDir', 'recordingsDir', 'indexDir']);
+  const st = c.section(top, 'storage', '', ['dataDir', 'spoolDir', 'recordingsDir', 'indexDir', 'keepSpools']);
   const dataDir = c.field(st, 'dataDir', 'storage', DEFAULT_DATA_DIR, (v, p) => c.path(v, p));
   const storage: RecorderConfig['storage'] = {
     dataDir,
     spoolDir: c.field(st, 'spoolDir', 'storage', join(dataDir, 'spool'), (v, p) => c.path(v, p)),
     recordingsDir: c.field(st, 'recordingsDir', 'storage', join(dataDir, 'recordings'), (v, p) => c.path(v, p)),
     indexDir: c.field(st, 'indexDir', 'storage', join(dataDir, 'index'), (v, p) => c.path(v, p)),
+    keepSpools: c.field(st, 'keepSpools', 'storage', false, (v, p) => c.bool(v, p)),
   };
 
   const to = c.section(top, 'timeouts', '', ['setupSec', 'mediaSec', 'holdSec', 'orphanRtpSec', 'maxCallSec']);

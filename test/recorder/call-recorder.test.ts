@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { LinkType, type Frame } from '../../recorder/capture/frame.js';
 import { CallRecorder } from '../../recorder/call-recorder.js';
 import { UsersDirectory } from '../../recorder/calls/users-directory.js';
 import { Counters } from '../../recorder/core/counters.js';
+import { CallIndex } from '../../recorder/index/call-index.js';
 import { MediaJobPool } from '../../recorder/media/job-pool.js';
 import { Pipeline } from '../../recorder/pipeline.js';
 import { SpoolDirectory } from '../../recorder/spool/spool-directory.js';
@@ -68,5 +69,26 @@ describe('CallRecorder', () => {
     await pool.close();
     assert.equal(rec?.recording?.complete, true, JSON.stringify(rec?.recording?.notes));
     assert.equal(rec.direction, 'unknown');
+  });
+
+  it('a call’s spool goes once its recording is written and indexed; storage.keepSpools keeps it', async () => {
+    for (const keepSpools of [false, true]) {
+      const dir = mkdtempSync(join(tmpdir(), 'call-recorder-'));
+      mkdirSync(join(dir, 'rec'));
+      const counters = new Counters();
+      const pool = new MediaJobPool(1);
+      const index = CallIndex.open(join(dir, 'index'));
+      const recorder = new CallRecorder({ counters, spool: new SpoolDirectory(join(dir, 'spool'), counters), pool, index, recordingsDir: join(dir, 'rec'), keepSpools });
+      const pipeline = new Pipeline(counters, recorder);
+      for (const f of frames(basicCall(`spool-${keepSpools}@test`))) pipeline.push(f);
+      const [rec] = await recorder.finish(pipeline.now, 'capture-end');
+      await pool.close();
+      assert.ok(rec?.recording && existsSync(rec.recording.path), 'the recording is written');
+      await index.flushed();
+      assert.equal(index.get(rec.id)?.recording?.path, rec.recording.path, "and indexed");
+      await index.close();
+      assert.deepEqual(readdirSync(join(dir, 'spool')).length, keepSpools ? 1 : 0, `keepSpools ${keepSpools}`);
+      assert.equal(counters.get('spool.removed'), keepSpools ? 0 : 1);
+    }
   });
 });

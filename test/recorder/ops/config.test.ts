@@ -44,7 +44,7 @@ describe('config: defaults', () => {
       sip: { ports: [5060, 5061, 5080] },
       users: [],
       recording: { format: 'opus', bitrate: null, channels: 'dual', recordUnattached: false, payloadTypes: {} },
-      storage: { dataDir: './data', spoolDir: 'data/spool', recordingsDir: 'data/recordings', indexDir: 'data/index' },
+      storage: { dataDir: './data', spoolDir: 'data/spool', recordingsDir: 'data/recordings', indexDir: 'data/index', keepSpools: false },
       timeouts: { setupSec: 300, mediaSec: 120, holdSec: 7200, orphanRtpSec: 60, maxCallSec: 14400 },
       metrics: { listen: '127.0.0.1:9091' },
       media: { workers: 1 },
@@ -67,7 +67,7 @@ describe('config: defaults', () => {
     assert.deepEqual(c.inputs.interfaces, [{ name: 'eth1', filter: '', snaplen: 262144, bufferMiB: 32, promisc: true }]);
     assert.equal(c.recording.channels, 'mono');
     assert.equal(c.recording.format, 'opus');
-    assert.deepEqual(c.storage, { dataDir: '/var/lib/recorder', spoolDir: '/var/lib/recorder/spool', recordingsDir: '/var/lib/recorder/recordings', indexDir: '/ssd/index' });
+    assert.deepEqual(c.storage, { dataDir: '/var/lib/recorder', spoolDir: '/var/lib/recorder/spool', recordingsDir: '/var/lib/recorder/recordings', indexDir: '/ssd/index', keepSpools: false });
     assert.equal(c.timeouts.mediaSec, 30);
     assert.equal(c.timeouts.setupSec, 300);
     assert.equal(c.metrics, null);
