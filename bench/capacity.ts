@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { CallRecord } from '../recorder/calls/call-record.js';
 import { portLayout, type GeneratorResult } from './load-generator.js';
+import { scrapeMetrics } from '../test/support/metrics-scrape.js';
 
 /**
  * `npm run bench:capacity` (issue 8, first cut): for each N and output format, `recorder run`
@@ -34,17 +34,7 @@ function cpuSeconds(pid: number): number {
 const statusKiB = (pid: number, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const syscw = (pid: number): number => Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
 
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: LO, port, path: '/metrics' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const scrape = (port: number): Promise<string> => scrapeMetrics(LO, port);
 /** Sum of a metric's samples (all label sets). */
 function metric(text: string, name: string): number {
   let sum = 0;

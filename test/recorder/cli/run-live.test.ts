@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +10,7 @@ import { CallScenario, sdp } from '../../support/call-scenario.js';
 import * as B from '../../support/packets.js';
 import { soxDecodeG711 } from '../../support/reference-decode.js';
 import { readWav } from '../../support/wav.js';
+import { scrapeMetrics } from '../../support/metrics-scrape.js';
 
 const LO = '127.0.0.1';
 const base = 30000 + (process.pid % 500) * 10;
@@ -82,17 +82,7 @@ function assertAudio(wavPath: string, channel: number, payloads: Buffer[], upTo 
   for (let i = 0; i < ref.length; i++) assert.equal(samples[anchor + i], ref[i], `sample ${i}`);
 }
 
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: LO, port, path: '/metrics' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const scrape = (port: number): Promise<string> => scrapeMetrics(LO, port);
 
 describe('recorder run (live on lo, through the libpcap addon)', { timeout: 90_000 }, () => {
   it('records a call played on loopback, as replaying tcpdump\'s capture of it does; metrics count it; SIGTERM exits cleanly', async () => {
