@@ -32,16 +32,8 @@ export function decodeKeypadButton(buf: Buffer, off: number, len: number, out: S
   return Status.Ok;
 }
 
-export function decodeSoftKeyEvent(buf: Buffer, off: number, len: number, out: SkinnyMessage): Status {
-  if (len < 4) return Status.Truncated;
-  out.button = le32At(buf, off);
-  if (len >= 12) {
-    out.lineInstance = le32At(buf, off + 4);
-    out.callRef = le32At(buf, off + 8);
-    out.hasCallRef = out.callRef !== 0;
-  }
-  return Status.Ok;
-}
+/** SoftKeyEvent has KeypadButton's layout: the event code, then line instance and call reference. */
+export const decodeSoftKeyEvent = decodeKeypadButton;
 
 export function decodeStimulus(buf: Buffer, off: number, len: number, out: SkinnyMessage): Status {
   if (len < 8) return Status.Truncated;

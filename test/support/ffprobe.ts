@@ -162,3 +162,14 @@ export function writeInBlocks<W extends RecordingWriter>(w: W, pcm: Int16Array, 
   }
   return w;
 }
+
+/** × realtime of the fastest of `reps` runs of `run`, which processes `audioSeconds` of audio. */
+export function bestRealtime(run: () => void, audioSeconds: number, reps = 3): number {
+  let best = 0;
+  for (let rep = 0; rep < reps; rep++) {
+    const t0 = performance.now();
+    run();
+    best = Math.max(best, (audioSeconds * 1000) / (performance.now() - t0));
+  }
+  return best;
+}
