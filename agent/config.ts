@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { suggest } from '../recorder/ops/config.js';
 import { findJsonSyntaxError } from '../recorder/ops/json-syntax.js';
 import { parseListen } from '../recorder/ops/listen-address.js';
+import { DEFAULT_TURN_SERVER_PORTS } from '../recorder/turn/turn-input.js';
 import { parseNetwork, type Network, type PortRange } from './capture/interest.js';
 import { parseDestination, type Transport } from './output/destination.js';
 import type { OutputMode } from './output/destination-set.js';
@@ -210,7 +211,7 @@ export function validateAgentConfig(raw: unknown, label: string): AgentConfig {
       udpPorts: opt(filter, 'udpPorts', 'filter', [] as PortRange[], (v, p) => c.list(v, p, (x, xp) => c.range(x, xp))),
       tcpPorts: opt(filter, 'tcpPorts', 'filter', [] as PortRange[], (v, p) => c.list(v, p, (x, xp) => c.range(x, xp))),
     },
-    turn: { serverPorts: opt(turn, 'serverPorts', 'turn', [3478, 3479, 443, 5349], (v, p) => c.list(v, p, port)) },
+    turn: { serverPorts: opt(turn, 'serverPorts', 'turn', [...DEFAULT_TURN_SERVER_PORTS], (v, p) => c.list(v, p, port)) },
     sip: { ports: opt(sip, 'ports', 'sip', [5060, 5061, 5080], (v, p) => c.list(v, p, port)) },
     destinations,
     mode,

@@ -5,16 +5,40 @@ import { join } from 'node:path';
 import type { CallRecord } from '../recorder/calls/call-record.js';
 import { portLayout, type GeneratorResult } from './load-generator.js';
 import { scrapeMetrics } from '../test/support/metrics-scrape.js';
+import { makeVethNamespace, removeStaleNamespaces } from './veth-namespace.js';
 
 /**
- * `npm run bench:capacity` (issue 8, first cut): for each N and output format, `recorder run`
- * captures N live calls from bench/load-generator on lo; then tcpdump -w captures the same load,
- * for the CPU ratio. Env: BENCH_CAPACITY_N (100,250,500), BENCH_CAPACITY_FORMATS (wav,opus),
- * BENCH_CAPACITY_SECONDS (20), BENCH_CAPACITY_RAMP (5), BENCH_CAPACITY_BASE_PORT (40000).
+ * `npm run bench:capacity` (issue 8): for each N and output format, `recorder run` captures N live
+ * calls from bench/load-generator; then tcpdump -w captures the same load, for the CPU ratio.
+ * Everything runs inside a network namespace this script makes (iproute2; needs root) holding a
+ * veth pair: the generator writes frames on gen0, the recorder and tcpdump capture on rec0, and
+ * nothing reaches any other interface. Env: BENCH_CAPACITY_N (100,250,500,1000),
+ * BENCH_CAPACITY_FORMATS (wav,opus), BENCH_CAPACITY_SECONDS (20), BENCH_CAPACITY_RAMP (5),
+ * BENCH_CAPACITY_BASE_PORT (40000), BENCH_CAPACITY_KEEP=1 keeps the recordings.
  */
 const LO = '127.0.0.1';
+const GEN_IF = 'gen0';
+const REC_IF = 'rec0';
+const NETNS_ENV = 'BENCH_CAPACITY_NETNS';
+
+/** Outside the namespace: make it, run this script again inside it, remove it (also on failure). */
+function runInOwnNamespace(): never {
+  removeStaleNamespaces('callrec-capacity-');
+  const ns = makeVethNamespace(`callrec-capacity-${process.pid}`, GEN_IF, REC_IF);
+  let status = 1;
+  try {
+    const [cmd, ...args] = ns.exec;
+    const r = spawnSync(cmd!, [...args, process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, [NETNS_ENV]: ns.name } });
+    status = r.status ?? 1;
+  } finally {
+    ns.remove();
+  }
+  process.exit(status);
+}
+if (process.env[NETNS_ENV] === undefined) runInOwnNamespace();
+
 const list = (v: string | undefined, d: string): string[] => (v ?? d).split(',').map((s) => s.trim()).filter(Boolean);
-const SIZES = list(process.env['BENCH_CAPACITY_N'], '100,250,500').map(Number).filter((n) => n > 0);
+const SIZES = list(process.env['BENCH_CAPACITY_N'], '100,250,500,1000').map(Number).filter((n) => n > 0);
 const FORMATS = list(process.env['BENCH_CAPACITY_FORMATS'], 'wav,opus');
 const SECONDS = Number(process.env['BENCH_CAPACITY_SECONDS'] ?? 20);
 const RAMP = Number(process.env['BENCH_CAPACITY_RAMP'] ?? 5);
@@ -48,7 +72,7 @@ function filterFor(n: number): string {
 }
 
 async function runGenerator(n: number): Promise<GeneratorResult> {
-  const g = spawn(process.execPath, ['dist/bench/load-generator.js', '--calls', String(n), '--seconds', String(SECONDS), '--ramp', String(RAMP), '--base-port', String(BASE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const g = spawn(process.execPath, ['dist/bench/load-generator.js', '--iface', GEN_IF, '--calls', String(n), '--seconds', String(SECONDS), '--ramp', String(RAMP), '--base-port', String(BASE)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   g.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await exited(g);
@@ -74,18 +98,22 @@ interface RecorderRow {
   peakRssMiB: number;
   writesPerS: number;
   peakQueue: number;
+  /** Peak of recorder_media_queue_lag_seconds: how long a finished call waited for its render. */
+  peakLagS: number;
+  /** recorder_spool_writes_total ÷ (N × call seconds): spool writes per call per second of call. */
+  spoolWritesPerCallS: number;
   drainS: number;
 }
 
 async function runRecorder(n: number, format: string): Promise<RecorderRow> {
   const out = mkdtempSync(join(tmpdir(), `capacity-${format}-${n}-`));
-  const child = spawn('bin/recorder', ['run', '--iface', 'lo', '--filter', filterFor(n), '--out', out, '--format', format, '--metrics', `${LO}:0`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('bin/recorder', ['run', '--iface', REC_IF, '--filter', filterFor(n), '--out', out, '--format', format, '--metrics', `${LO}:0`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       const m = /metrics on [^:]+:(\d+)\/metrics/.exec(log);
-      if (m && /capturing on lo/.test(log)) resolve(Number(m[1]));
+      if (m && log.includes(`capturing on ${REC_IF}`)) resolve(Number(m[1]));
     });
     child.on('exit', (code) => reject(new Error(`recorder exited ${code}: ${log}`)));
     setTimeout(() => reject(new Error(`recorder not ready: ${log}`)), 20_000).unref();
@@ -96,11 +124,16 @@ async function runRecorder(n: number, format: string): Promise<RecorderRow> {
   const t0 = Date.now();
   // Media queue depth sampled while the load runs (a coarse view of media lag).
   let peakQueue = 0;
+  let peakLagS = 0;
+  const sample = (text: string): void => {
+    peakQueue = Math.max(peakQueue, metric(text, 'recorder_media_queue_depth'));
+    peakLagS = Math.max(peakLagS, metric(text, 'recorder_media_queue_lag_seconds'));
+  };
   let polling = true;
   const poller = (async () => {
     while (polling) {
       await sleep(2000);
-      if (polling) peakQueue = Math.max(peakQueue, metric(await scrape(port), 'recorder_media_queue_depth'));
+      if (polling) sample(await scrape(port));
     }
   })();
   const gen = await runGenerator(n);
@@ -108,12 +141,13 @@ async function runRecorder(n: number, format: string): Promise<RecorderRow> {
   await poller;
   const tGen = Date.now();
   // Wait for the capture to drain (libpcap hands over blocks on a timeout) and every recording
-  // to be rendered, so CPU and writes include the whole cost of the calls; bounded at 120 s.
+  // to be rendered, so CPU and writes include the whole cost of the calls; bounded at 300 s.
   let text = '';
   let lastPackets = -1;
-  for (let i = 0; i < 240; i++) {
+  for (let i = 0; i < 600; i++) {
     await sleep(500);
     text = await scrape(port);
+    sample(text);
     const packets = metric(text, 'recorder_packets_total');
     const done = metric(text, 'recorder_calls_total') >= n && metric(text, 'recorder_media_queue_depth') === 0;
     if (packets === lastPackets && done && i >= 3) break;
@@ -161,6 +195,8 @@ async function runRecorder(n: number, format: string): Promise<RecorderRow> {
     peakRssMiB,
     writesPerS: writes / wallS,
     peakQueue,
+    peakLagS,
+    spoolWritesPerCallS: metric(text, 'recorder_spool_writes_total') / (n * SECONDS),
     drainS,
   };
 }
@@ -176,7 +212,7 @@ interface TcpdumpRow {
 async function runTcpdump(n: number): Promise<TcpdumpRow> {
   const dir = mkdtempSync(join(tmpdir(), `capacity-tcpdump-${n}-`));
   // Same 32 MiB buffer as the recorder's default ring, so only the per-packet work differs.
-  const td = spawn('tcpdump', ['-i', 'lo', '-n', '-B', '32768', '-w', join(dir, 'cap.pcap'), ...filterFor(n).split(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const td = spawn('tcpdump', ['-i', REC_IF, '-n', '-B', '32768', '-w', join(dir, 'cap.pcap'), ...filterFor(n).split(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     td.stderr.on('data', (d: Buffer) => {
@@ -198,7 +234,7 @@ async function runTcpdump(n: number): Promise<TcpdumpRow> {
 }
 
 console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-console.log(`Calls of ${SECONDS} s, starts over ${RAMP} s, G.711 µ-law both ways at 20 ms, on lo; base port ${BASE}\n`);
+console.log(`Calls of ${SECONDS} s, starts over ${RAMP} s, G.711 µ-law both ways at 20 ms, frames on a veth pair in netns ${process.env[NETNS_ENV]}; base port ${BASE}\n`);
 const tcpdumps = new Map<number, TcpdumpRow>();
 const rows: RecorderRow[] = [];
 for (const n of SIZES) {
@@ -215,12 +251,12 @@ for (const n of SIZES) {
 const zeroLoss = (r: RecorderRow): boolean => r.gen.packetsOffered === r.captured && r.kernelDrops === 0 && r.rtpLost === 0 && r.complete === r.n && r.recorded === r.n;
 for (const format of FORMATS) {
   console.log(`\n### ${format}\n`);
-  console.log('| calls | offered | captured | kernel drops | RTP lost | complete / N | max \\|dur err\\| ms (calls > 100 ms) | recorder CPU s | CPU per core | peak RSS MiB | writes/s | writes/call/s | peak media queue | drain s | tcpdump CPU s (captured, drops) | × tcpdump CPU | generator CPU s / wall s (late ticks, max late ms) |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| calls | offered | captured | kernel drops | RTP lost | complete / N | max \\|dur err\\| ms (calls > 100 ms) | recorder CPU s | CPU per core | peak RSS MiB | writes/s (all) | writes/call/s (all) | spool writes/call/s | peak media queue (lag s) | drain s | tcpdump CPU s (captured, drops) | × tcpdump CPU | generator CPU s / wall s (late ticks, max late ms) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows.filter((x) => x.format === format)) {
     const t = tcpdumps.get(r.n);
     console.log(
-      `| ${fmt(r.n)} | ${fmt(r.gen.packetsOffered)} | ${fmt(r.captured)} | ${fmt(r.kernelDrops)} | ${fmt(r.rtpLost)} | ${r.complete} / ${r.n} | ${fmt(r.maxDurErrMs)} (${r.durOff}) | ${r.cpuS.toFixed(1)} | ${(r.cpuS / r.wallS).toFixed(2)} | ${fmt(r.peakRssMiB)} | ${fmt(r.writesPerS)} | ${(r.writesPerS / r.n).toFixed(2)} | ${fmt(r.peakQueue)} | ${r.drainS.toFixed(1)} | ${t ? `${t.cpuS.toFixed(2)} (${fmt(t.captured)}, ${fmt(t.drops)})` : ''} | ${t && t.cpuS > 0 ? (r.cpuS / t.cpuS).toFixed(1) : ''} | ${r.gen.cpuSeconds.toFixed(1)} / ${r.gen.wallSeconds.toFixed(1)} (${r.gen.lateTicks}, ${r.gen.maxLateMs}) |`,
+      `| ${fmt(r.n)} | ${fmt(r.gen.packetsOffered)} | ${fmt(r.captured)} | ${fmt(r.kernelDrops)} | ${fmt(r.rtpLost)} | ${r.complete} / ${r.n} | ${fmt(r.maxDurErrMs)} (${r.durOff}) | ${r.cpuS.toFixed(1)} | ${(r.cpuS / r.wallS).toFixed(2)} | ${fmt(r.peakRssMiB)} | ${fmt(r.writesPerS)} | ${(r.writesPerS / r.n).toFixed(2)} | ${r.spoolWritesPerCallS.toFixed(2)} | ${fmt(r.peakQueue)} (${r.peakLagS.toFixed(1)}) | ${r.drainS.toFixed(1)} | ${t ? `${t.cpuS.toFixed(2)} (${fmt(t.captured)}, ${fmt(t.drops)})` : ''} | ${t && t.cpuS > 0 ? (r.cpuS / t.cpuS).toFixed(1) : ''} | ${r.gen.cpuSeconds.toFixed(1)} / ${r.gen.wallSeconds.toFixed(1)} (${r.gen.lateTicks}, ${r.gen.maxLateMs}) |`,
     );
   }
   const best = rows.filter((x) => x.format === format && zeroLoss(x)).reduce((m, x) => Math.max(m, x.n), 0);

@@ -11,6 +11,16 @@
  * audio by 576 samples and pads the last frame, and the tag says both. wasm-media-encoders does
  * not write that frame (it cannot seek), so we do.
  *
+ * Duration as ffprobe reports it: ffmpeg 5.1's MP3 demuxer (libavformat/mp3dec.c) takes the
+ * stream duration from the Info frame count alone (frames × samples per frame) and only uses the
+ * LAME delay and padding to trim decoded audio (start skip = delay + 529, the decoder's own
+ * delay; end discard = padding − 529). So `format=duration` is (576 + input + padding) / rate,
+ * and no valid file can say less: the decoder needs input + 576 + 529 samples of frames to
+ * output the last input sample, rounded up to whole frames (576 samples at 8–24 kHz). That is
+ * 138–210 ms over at 8 kHz and 69–105 ms at 16 kHz, for our files and for ffmpeg's own
+ * libmp3lame output alike. What ffprobe decodes (the sum of its frames' `nb_samples`) is the
+ * input to the sample; the tests check both.
+ *
  * LAME's encoders are created asynchronously (WASM instantiation) while writers are created
  * synchronously: `init()` compiles the module and keeps idle encoder instances; a writer takes
  * one and gives it back at close().
@@ -82,13 +92,16 @@ const frameBytes = (p: MpegParams, kbps: number, rate: number, pad: number): num
 // ---------------------------------------------------------------------------------------------
 // Info (Xing) + LAME tag frame
 
-/** CRC-16/ARC (polynomial 0x8005 reflected, initial 0): the LAME tag's checksum. */
-function crc16(b: Uint8Array, from: number, to: number): number {
-  let c = 0;
-  for (let i = from; i < to; i++) {
-    c ^= b[i]!;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
-  }
+/** CRC-16/ARC (polynomial 0x8005 reflected, initial 0): the LAME tag's two checksums, by byte. */
+const CRC16_TABLE = Uint16Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
+  return c;
+});
+
+/** Continues CRC-16/ARC `c` over `b[from, to)`. */
+function crc16(b: Uint8Array, from: number, to: number, c = 0): number {
+  for (let i = from; i < to; i++) c = (c >>> 8) ^ CRC16_TABLE[(c ^ b[i]!) & 0xff]!;
   return c;
 }
 
@@ -118,6 +131,7 @@ function infoFrame(
   frames: number,
   audioBytes: number,
   padding: number,
+  musicCrc: number,
 ): Uint8Array {
   const { header, size } = infoHeader(p, rate, kbps, channels);
   const f = new Uint8Array(size);
@@ -133,9 +147,18 @@ function infoFrame(
   for (let i = 0; i < 100; i++) f[at + 16 + i] = Math.min(255, Math.floor((i * 256) / 100));
   v.setUint32(at + 116, 0, false); // quality
   at += 120;
-  // LAME extension (LAME's "Info Tag" rev. 0): version, VBR method 1 (CBR), lowpass, replay
-  // gain (none), flags, bit rate, delay/padding (12 bits each), misc, mp3 gain, preset,
-  // music length, music CRC (not computed: 0), tag CRC over the frame's first 190 bytes.
+  // LAME extension, after "Mp3 info tag rev 1 specifications" (G. Bouvigne, LAME project,
+  // gabriel.mp3-tech.org/mp3infotag.html), the layout LAME 3.100 writes (revision 0):
+  //   +0 version string (9)   +9 revision (4 bits) | VBR method (4 bits; 1 = CBR)
+  //  +10 lowpass / 100 Hz    +11 peak (4)  +15 radio gain (2)  +17 audiophile gain (2)
+  //  +19 encoding flags | ATH type         +20 bit rate (CBR: the bit rate, kbit/s)
+  //  +21 encoder delay (12 bits) | padding (12 bits): samples LAME added before / after the input
+  //  +24 misc: source rate (2 bits) | unwise (1) | stereo mode (3) | noise shaping (2)
+  //  +25 MP3 gain  +26 surround | preset (2)
+  //  +28 music length: bytes from this frame's first byte to the last audio frame's end
+  //  +32 music CRC: CRC-16 of the audio frames after this one
+  //  +34 tag CRC: CRC-16 of this frame's bytes before it
+  // Replay gain is not measured (zero: "not set"), the peak likewise.
   f.set(Array.from('LAME3.100', (c) => c.charCodeAt(0)), at);
   f[at + 9] = 0x01;
   f[at + 10] = Math.min(255, Math.round(rate / 2 / 100));
@@ -143,8 +166,10 @@ function infoFrame(
   f[at + 21] = (LAME_DELAY >> 4) & 0xff;
   f[at + 22] = ((LAME_DELAY & 0x0f) << 4) | ((padding >> 8) & 0x0f);
   f[at + 23] = padding & 0xff;
+  // Source rate code: 0 up to 32 kHz, 1 = 44.1, 2 = 48; stereo mode 0 = mono, 3 = joint stereo.
+  f[at + 24] = ((rate === 44100 ? 1 : rate === 48000 ? 2 : 0) << 6) | ((channels === 1 ? 0 : 3) << 2);
   v.setUint32(at + 28, total, false);
-  v.setUint16(at + 32, 0, false);
+  v.setUint16(at + 32, musicCrc, false);
   // The tag CRC covers the frame up to itself (byte 190 with MPEG-1 stereo side info).
   const crcAt = at + 34;
   v.setUint16(crcAt, crc16(f, 0, crcAt), false);
@@ -239,6 +264,8 @@ export class Mp3Writer implements RecordingWriter {
   private readonly head = new Uint8Array(3);
   private headFill = 0;
   private audioFrames = 0;
+  /** CRC-16 of the audio frames so far (the LAME tag's music CRC). */
+  private musicCrc = 0;
   private closed = false;
 
   constructor(path: string, opts: WriterOptions) {
@@ -264,7 +291,7 @@ export class Mp3Writer implements RecordingWriter {
       this.infoSize = size;
       // Placeholder, rewritten at close (a valid frame already: a player reading an unfinished
       // file sees a tag with zero frames and plays the audio after it).
-      const frame = infoFrame(p, opts.sampleRate, this.kbps, opts.channels, 0, 0, 0);
+      const frame = infoFrame(p, opts.sampleRate, this.kbps, opts.channels, 0, 0, 0, 0);
       this.put(frame, frame.length);
     } catch (e) {
       closeSync(this.fd);
@@ -303,7 +330,7 @@ export class Mp3Writer implements RecordingWriter {
       const spf = this.params.spf;
       // LAME pads the end so that delay + input + padding fills whole frames.
       const padding = Math.max(0, Math.min(4095, this.audioFrames * spf - LAME_DELAY - this.input));
-      const tag = infoFrame(this.params, this.sampleRate, this.kbps, this.channels, this.audioFrames, this.audioBytes, padding);
+      const tag = infoFrame(this.params, this.sampleRate, this.kbps, this.channels, this.audioFrames, this.audioBytes, padding, this.musicCrc);
       if (tag.length !== this.infoSize) throw new Error('mp3: Info frame size changed');
       writeSync(this.fd, tag, 0, tag.length, this.infoAt);
     } finally {
@@ -336,6 +363,7 @@ export class Mp3Writer implements RecordingWriter {
     }
     this.put(b, n);
     this.audioBytes += n;
+    this.musicCrc = crc16(b, 0, n, this.musicCrc);
   }
 
   private put(b: Uint8Array, len: number): void {

@@ -295,6 +295,11 @@ export interface OpusEncoder {
    * frameSize × channels). Returns the packet length, or a negative libopus error.
    */
   encode(pcm: Int16Array): number;
+  /**
+   * Encodes the `frames` interleaved frames at `pcm[off…]` (a valid Opus frame duration): the
+   * writers encode straight from the mixer's buffer, without staging a copy.
+   */
+  encodeAt(pcm: Int16Array, off: number, frames: number): number;
   /** An encoder CTL with an integer argument; returns the libopus status (0 = OK). */
   set(request: number, value: number): number;
   free(): void;
@@ -342,6 +347,10 @@ class NativeOpusEncoder implements OpusEncoder {
     return this.h === null ? -1 : this.addon.opusEncode(this.h, pcm, 0, pcm.length / this.channels, this.out, 0);
   }
 
+  encodeAt(pcm: Int16Array, off: number, frames: number): number {
+    return this.h === null ? -1 : this.addon.opusEncode(this.h, pcm, off, frames, this.out, 0);
+  }
+
   set(request: number, value: number): number {
     return this.h === null ? -1 : this.addon.opusEncoderCtl(this.h, request, value);
   }
@@ -379,6 +388,10 @@ class WasmOpusEncoder implements OpusEncoder {
     w.i16.set(pcm, w.pcmPtr >> 1);
     const frames = pcm.length / this.channels;
     return w.x.opus_encode(this.st, w.pcmPtr, frames, w.packetPtr, MAX_ENCODED);
+  }
+
+  encodeAt(pcm: Int16Array, off: number, frames: number): number {
+    return this.encode(pcm.subarray(off, off + frames * this.channels));
   }
 
   set(request: number, value: number): number {

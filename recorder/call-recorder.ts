@@ -19,7 +19,12 @@ import { DEFAULT_SCCP_PORTS, isSccpConnection, sccpTcpConsumer } from './sccp/sc
 import { StationTracker } from './sccp/station-tracker.js';
 import type { CallSpool } from './spool/call-spool.js';
 import { markRendered, type SpoolDirectory } from './spool/spool-directory.js';
-import type { TcpStreamConsumer } from './tcp/stream-reassembler.js';
+import type { TcpConnection, TcpStreamConsumer } from './tcp/stream-reassembler.js';
+import { DEFAULT_DEMUX_PORTS, type DemuxPorts } from './demux/classify.js';
+import { learnRelayCandidates } from './hep/call-hooks.js';
+import { RelayCandidates } from './hep/relay-candidates.js';
+import { TurnInput } from './turn/turn-input.js';
+import type { TurnLimits } from './turn/turn-tracker.js';
 
 export interface CallRecorderOptions {
   counters: Counters;
@@ -44,6 +49,13 @@ export interface CallRecorderOptions {
   onRecord?: (rec: CallRecord) => void;
   /** TCP ports of Cisco SCCP (Skinny) CallManagers; default 2000. */
   sccpPorts?: readonly number[];
+  /**
+   * TURN on the mirror port: UDP and TCP to or from these TURN server ports is unwrapped
+   * (turn/turn-input.ts) and the inner packets recorded; absent or empty: off.
+   */
+  turn?: { serverPorts: readonly number[]; limits?: Partial<TurnLimits> };
+  /** Demux hints for unwrapped payloads (the pipeline's); default 5060/5061/5080. */
+  demuxPorts?: DemuxPorts;
 }
 
 /**
@@ -57,6 +69,10 @@ export class CallRecorder implements PacketSink {
   /** Cisco SCCP stations and their calls. */
   readonly sccp: StationTracker;
   private readonly dialogs: DialogTracker;
+  /** TURN unwrap on the configured server ports; null when off. */
+  readonly turn: TurnInput | null = null;
+  /** SDP relay candidates (TURN packets whose binding was not seen); shared with the HEP input. */
+  readonly relays: RelayCandidates | null = null;
   private readonly pending = new Set<Promise<void>>();
   readonly records: CallRecord[] = [];
 
@@ -85,10 +101,26 @@ export class CallRecorder implements PacketSink {
       const p = this.tcpPacket;
       return p && p.time === now ? p : { time: now, frame: null };
     });
+    if (opts.turn && opts.turn.serverPorts.length > 0) {
+      const relays = new RelayCandidates();
+      learnRelayCandidates(this.registry, relays);
+      this.relays = relays;
+      this.turn = new TurnInput({
+        counters,
+        serverPorts: opts.turn.serverPorts,
+        demuxPorts: opts.demuxPorts ?? DEFAULT_DEMUX_PORTS,
+        relays,
+        deliver: (p, kind) => this.deliver(p, kind),
+        ...(opts.turn.limits ? { limits: opts.turn.limits } : {}),
+      });
+    }
+    const turn = this.turn;
+    // Connections by port: SCCP to the Skinny framer, TURN servers' to the unwrapper, the rest to SIP.
+    const consumer = (c: TcpConnection): TcpStreamConsumer => (isSccpConnection(c, sccpPorts) ? sccp : turn?.isTurnConnection(c) ? turn.tcpStreams : sip);
     this.tcpStreams = {
-      onData: (c, dir, buf, off, len, now) => (isSccpConnection(c, sccpPorts) ? sccp : sip).onData(c, dir, buf, off, len, now),
-      onGap: (c, dir, missing, now) => (isSccpConnection(c, sccpPorts) ? sccp : sip).onGap?.(c, dir, missing, now),
-      onClose: (c, reason, now) => (isSccpConnection(c, sccpPorts) ? sccp : sip).onClose?.(c, reason, now),
+      onData: (c, dir, buf, off, len, now) => consumer(c).onData(c, dir, buf, off, len, now),
+      onGap: (c, dir, missing, now) => consumer(c).onGap?.(c, dir, missing, now),
+      onClose: (c, reason, now) => consumer(c).onClose?.(c, reason, now),
     };
   }
 
@@ -97,9 +129,16 @@ export class CallRecorder implements PacketSink {
 
   onTcpSegment(p: Packet): void {
     this.tcpPacket = p;
+    this.turn?.onTcpSegment(p);
   }
 
   onUdp(p: Packet, kind: PayloadKind): void {
+    if (this.turn?.onUdp(p, kind)) return;
+    this.deliver(p, kind);
+  }
+
+  /** A datagram as captured, or one taken out of TURN (inner 5-tuple, outer capture time). */
+  private deliver(p: Packet, kind: PayloadKind): void {
     if (kind === PayloadKind.Rtp || kind === PayloadKind.Rtcp) {
       this.registry.onMedia(p, kind);
     } else if (kind === PayloadKind.Sip) {
@@ -111,6 +150,7 @@ export class CallRecorder implements PacketSink {
   sweep(now: number): void {
     this.registry.sweep(now);
     this.sccp.sweep(now);
+    this.turn?.sweep(now);
   }
 
   /** End of input or shutdown: every call ends; resolves when all are rendered and indexed. */

@@ -50,10 +50,16 @@ export class DestinationSet implements HepOutput {
       this.tooLarge++;
       return;
     }
-    // Each destination owns its bytes (queued, resent after a reconnect): one allocation per send.
+    d.seq = (d.seq + 1) >>> 0;
+    // A batching UDP destination takes the bytes in place (encoded straight into its sendmmsg batch).
+    const room = d.reserve?.(size) ?? null;
+    if (room !== null) {
+      encodeHep3(pkt, room.buf, room.off);
+      return;
+    }
+    // Otherwise each destination owns its bytes (queued, resent after a reconnect): one allocation per send.
     const buf = Buffer.allocUnsafe(size);
     encodeHep3(pkt, buf);
-    d.seq = (d.seq + 1) >>> 0;
     d.send(buf, pkt.seq);
   }
 

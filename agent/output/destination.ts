@@ -38,6 +38,12 @@ export interface Destination {
   readonly stats: DestinationStats;
   /** Takes ownership of `buf` (an encoded HEP packet with sequence number `seq`). */
   send(buf: Buffer, seq: number): void;
+  /**
+   * Optional zero-copy path: room for `size` bytes in the destination's own output buffer, as
+   * (buffer, offset), or null when there is none now (then `send` is used). What is written
+   * there before the next call is sent as one datagram; nothing is kept for resending.
+   */
+  reserve?(size: number): { buf: Buffer; off: number } | null;
   /** Resolves when everything queued was delivered (and acknowledged where acks are in use) or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;

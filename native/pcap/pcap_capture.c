@@ -44,6 +44,8 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+
+#include "batch_send.h"
 #include <uv.h>
 #include <pcap/pcap.h>
 
@@ -705,5 +707,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       napi_create_string_utf8(env, pcap_lib_version(), NAPI_AUTO_LENGTH, &v) != napi_ok ||
       napi_set_named_property(env, exports, "libVersion", v) != napi_ok)
     return NULL;
+  batch_send_register(env, exports);
   return exports;
 }

@@ -83,13 +83,18 @@ interface NativeCapture {
   close(): void;
 }
 
-interface NativeAddon {
+export interface NativeAddon {
   Capture: new (
     opts: NativeOpenOptions,
     onBatch: (buf: Buffer, count: number) => void,
     onError?: (err: Error) => void,
   ) => NativeCapture;
   libVersion: string;
+  /** native/pcap/batch_send.c: Linux only, absent elsewhere. */
+  openUdp?: (host: string, port: number, sndbuf: number) => number;
+  openPacket?: (ifname: string) => number;
+  sendBatch?: (fd: number, buf: Buffer, ends: Uint32Array, count: number, gso?: boolean) => number;
+  closeFd?: (fd: number) => void;
 }
 
 const ADDON_FILE = 'pcap_capture.node';
@@ -108,7 +113,7 @@ function addonCandidates(): string[] {
 let addon: NativeAddon | undefined;
 
 /** Loaded on first use, so file replay works on hosts without the addon built. */
-function loadAddon(): NativeAddon {
+export function loadAddon(): NativeAddon {
   if (addon !== undefined) return addon;
   const candidates = addonCandidates();
   const file = candidates.find((f) => existsSync(f));

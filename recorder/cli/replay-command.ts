@@ -60,6 +60,7 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
 
   const counters = new Counters();
+  const demuxPorts = { sip: new Set(config.sip.ports) };
   const index = CallIndex.open(dirs.index);
   const pool = new MediaJobPool(config.media.workers);
   const recorder = new CallRecorder({
@@ -77,8 +78,10 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     recordUnattached: opts.recordUnattached ?? config.recording.recordUnattached,
     payloadOverrides: overrides,
     ...(config.sccp ? { sccpPorts: config.sccp.ports } : {}),
+    turn: { serverPorts: config.turn.serverPorts },
+    demuxPorts,
   });
-  const pipeline = new Pipeline(counters, recorder, { demuxPorts: { sip: new Set(config.sip.ports) } });
+  const pipeline = new Pipeline(counters, recorder, { demuxPorts });
   const progress = new Progress();
   try {
     for (const path of files) {

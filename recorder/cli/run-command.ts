@@ -11,8 +11,9 @@ import { RECORDING_FORMATS, isRecordingFormat, type InterfaceConfig, type Record
 import { RecorderMetrics, startOpsServer, type CaptureTotals } from '../ops/metrics.js';
 import { Pipeline } from '../pipeline.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
+import { SpoolWriter } from '../spool/spool-writer.js';
 import type { CallRecord } from '../calls/call-record.js';
-import { attachHepToRegistry } from '../hep/call-hooks.js';
+import { attachHepToRegistry, noteHepLoss } from '../hep/call-hooks.js';
 import { HepInput } from '../hep/hep-input.js';
 import { HepListener } from '../hep/hep-listener.js';
 import { parseListen, type ListenAddress } from '../ops/listen-address.js';
@@ -121,6 +122,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   spool.start();
   let metrics: RecorderMetrics | null = null;
   const captures: { name: string; cap: LiveCapture; packets: number; bytes: number }[] = [];
+  const demuxPorts = { sip: new Set(config.sip.ports) };
   const recorder = new CallRecorder({
     counters,
     users: new UsersDirectory(config.users),
@@ -136,6 +138,8 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     recordUnattached: config.recording.recordUnattached,
     payloadOverrides: overrides,
     ...(config.sccp ? { sccpPorts: config.sccp.ports } : {}),
+    turn: { serverPorts: config.turn.serverPorts },
+    demuxPorts,
     captureDrops: () => captures.reduce((n, c) => n + c.cap.stats().dropped + c.cap.stats().ifDropped, 0),
     onRecord: (rec) => {
       metrics?.callEnded(rec.endReason);
@@ -143,12 +147,14 @@ export async function runCommand(opts: RunOptions): Promise<void> {
       log(`call ${rec.callId || rec.id} ${rec.endReason}: ${rec.recording ? rec.recording.path : 'no media'}`);
     },
   });
-  const pipeline = new Pipeline(counters, recorder, { demuxPorts: { sip: new Set(config.sip.ports) } });
+  const pipeline = new Pipeline(counters, recorder, { demuxPorts });
   let hep: { input: HepInput; listener: HepListener } | null = null;
   if (config.inputs.hep) {
     const hc = config.inputs.hep;
-    const input = new HepInput({ counters, authKey: hc.authKey, inject: (p) => pipeline.inject(p) });
-    attachHepToRegistry(recorder.registry, input.relays, input.loss);
+    // One relay-candidate table for TURN flags from agents and for the recorder's own TURN unwrap.
+    const input = new HepInput({ counters, authKey: hc.authKey, inject: (p) => pipeline.inject(p), ...(recorder.relays ? { relays: recorder.relays } : {}) });
+    if (recorder.relays) noteHepLoss(recorder.registry, input.loss);
+    else attachHepToRegistry(recorder.registry, input.relays, input.loss);
     const addr = parseListen(hc.listen) as ListenAddress;
     try {
       const listener = await HepListener.start(input, counters, { host: addr.host, port: addr.port, udp: hc.udp, tcp: hc.tcp });
@@ -223,7 +229,9 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     capture: totals,
     activeCalls: () => recorder.registry.activeCalls,
     unattachedStreams: () => recorder.registry.unattachedStreams().length,
-    mediaQueueDepth: () => pool.queueDepth,
+    mediaQueueDepth: () => pool.queueDepth + pool.running,
+    mediaQueueLag: () => pool.lagSeconds,
+    spoolWrites: () => SpoolWriter.shared().stats.batches,
     siprecSessions: siprec ? () => siprec.activeSessions : undefined,
     siprecPortsInUse: siprec ? () => siprec.pool.inUse : undefined,
     sccpStations: () => recorder.sccp.stationCount,

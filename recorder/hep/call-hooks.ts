@@ -14,11 +14,21 @@ import type { HepLossTracker } from './hep-loss.js';
 import type { RelayCandidates } from './relay-candidates.js';
 
 export function attachHepToRegistry(registry: CallRegistry, relays: RelayCandidates, loss: HepLossTracker): void {
+  learnRelayCandidates(registry, relays);
+  noteHepLoss(registry, loss);
+}
+
+/** Every SDP the registry receives also teaches `relays` (also used by the recorder's own TURN unwrap). */
+export function learnRelayCandidates(registry: CallRegistry, relays: RelayCandidates): void {
   const setMedia = registry.setMedia.bind(registry);
   registry.setMedia = (call, party, sdp, now): void => {
     relays.learn(sdp);
     setMedia(call, party, sdp, now);
   };
+}
+
+/** HEP sequence gaps during a call become its "capture dropped" note. */
+export function noteHepLoss(registry: CallRegistry, loss: HepLossTracker): void {
   const end = registry.end.bind(registry);
   registry.end = (call, reason, now): void => {
     if (call.protocol !== 'rtp' && call.state !== CallState.Ended) {

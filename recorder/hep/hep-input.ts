@@ -1,7 +1,7 @@
 /**
- * HEP input: each received HEP3 packet becomes a Packet with its original 5-tuple and capture time
- * and enters the pipeline at the UDP/TCP stage (Pipeline.inject), so SIP, RTP and RTCP from any HEP
- * sender (our agent, heplify, Kamailio, OpenSIPS, FreeSWITCH) are recorded like mirrored traffic.
+ * HEP input: each received HEP3 (or HEPv2/v1, hep12.ts) packet becomes a Packet with its original
+ * 5-tuple and capture time and enters the pipeline at the UDP/TCP stage (Pipeline.inject), so SIP,
+ * RTP and RTCP from any HEP sender (our agent, heplify, Kamailio, OpenSIPS, FreeSWITCH) are recorded like mirrored traffic.
  *
  * - Auth: with a key configured, a packet without that auth key chunk is dropped (`hep.auth_failed`).
  * - Sequence numbers (our agent) feed the per-sender loss tracker; `processed()` gives the ack value.
@@ -10,13 +10,13 @@
  * - TCP payloads (SIP over TCP) become segments of a synthetic byte stream per direction (our own
  *   sequence numbers), so the pipeline's TCP reassembly and SIP framer work on them unchanged.
  * - Bad input is counted by reason (`hep.truncated`, `hep.malformed`, `hep.unsupported`,
- *   `hep.v2_unsupported`, `hep.not_ip`, …), never thrown; every table is capped.
+ *   `hep.v2_truncated`, `hep.v2_malformed`, `hep.not_ip`, …), never thrown; every table is capped.
  */
 import type { Frame } from '../capture/frame.js';
-import { formatIpv6 } from '../core/address.js';
 import type { Counters } from '../core/counters.js';
 import { IpProto, Packet, TcpFlag } from '../core/packet.js';
 import { Status } from '../core/status.js';
+import { decodeHep12, isHep12 } from './hep12.js';
 import { decodeHep3, HepFamily, HepPacket, TurnFlag } from './hep3.js';
 import { HepLossTracker } from './hep-loss.js';
 import { RelayCandidates } from './relay-candidates.js';
@@ -27,6 +27,8 @@ export interface HepInputOptions {
   authKey: string;
   /** Where packets go: the pipeline's UDP/TCP stage. */
   inject: (p: Packet) => void;
+  /** Relay-candidate table to resolve TURN flags with (shared with the recorder's own TURN unwrap); default a new one. */
+  relays?: RelayCandidates;
 }
 
 /** Pseudo link type of frames made from HEP (not a LINKTYPE_ value; nothing decodes the frame). */
@@ -41,7 +43,7 @@ interface TcpFlowSeq {
 
 export class HepInput {
   readonly loss = new HepLossTracker();
-  readonly relays = new RelayCandidates();
+  readonly relays: RelayCandidates;
   packets = 0;
   bytes = 0;
   private readonly hep = new HepPacket();
@@ -55,25 +57,26 @@ export class HepInput {
 
   constructor(private readonly opts: HepInputOptions) {
     this.key = Buffer.from(opts.authKey, 'utf8');
+    this.relays = opts.relays ?? new RelayCandidates();
   }
 
   /**
-   * One HEP packet at buf[off, off + len) from `remote` (the sender's IP). Returns our sequence
-   * number when the packet carried one and was processed, else -1.
+   * One HEP packet at buf[off, off + len) from `remote` (the sender's IP), received at `arrivalSec`
+   * (wall clock; only HEPv1 needs it, default now). Returns our sequence number when the packet
+   * carried one and was processed, else -1.
    */
-  onPacket(buf: Buffer, off: number, len: number, remote: string): number {
+  onPacket(buf: Buffer, off: number, len: number, remote: string, arrivalSec?: number): number {
     const c = this.opts.counters;
-    if (len >= 1 && (buf[off] === 1 || buf[off] === 2)) {
-      // HEPv1/v2: the time header is in the sender's host byte order, so it cannot be read reliably.
-      c.inc('hep.v2_unsupported');
-      return -1;
-    }
     const h = this.hep;
-    const st = decodeHep3(buf, off, len, h);
+    // HEPv1/v2 (version byte 1 or 2) or HEP3 ("HEP3"); v1 carries no time: its arrival time stands in.
+    const v12 = isHep12(buf, off, len);
+    const st = v12 ? decodeHep12(buf, off, len, arrivalSec ?? Date.now() / 1000, h) : decodeHep3(buf, off, len, h);
     if (st !== Status.Ok) {
-      c.inc(st === Status.Truncated ? 'hep.truncated' : st === Status.Malformed ? 'hep.malformed' : 'hep.unsupported');
+      const reason = st === Status.Truncated ? 'truncated' : st === Status.Malformed ? 'malformed' : 'unsupported';
+      c.inc(v12 ? `hep.v2_${reason}` : `hep.${reason}`);
       return -1;
     }
+    if (v12) c.inc('hep.v2_packets');
     if (h.ack >= 0 && h.payloadLen === 0) return -1;
     if (this.key.length > 0 && (h.authKeyLen !== this.key.length || h.authKeyBuf.compare(this.key, 0, this.key.length, h.authKeyOff, h.authKeyOff + h.authKeyLen) !== 0)) {
       c.inc('hep.auth_failed');
@@ -133,29 +136,7 @@ export class HepInput {
 
   /** The TURN client's address (destination when toClient) becomes its SDP relay address. */
   private resolveRelay(p: Packet, toClient: boolean): void {
-    const key = p.ipVersion === 4 ? (toClient ? p.dst4 : p.src4) * 65536 + (toClient ? p.dstPort : p.srcPort) : this.key6(p, toClient);
-    const r = this.relays.lookup(key);
-    if (!r || r.v6 !== (p.ipVersion === 6)) {
-      this.opts.counters.inc('hep.turn_unresolved');
-      return;
-    }
-    this.opts.counters.inc('hep.turn_resolved');
-    if (toClient) {
-      p.dstPort = r.port;
-      if (r.v6) r.ipv6!.copy(this.addr6, 16);
-      else p.dst4 = r.ipv4;
-    } else {
-      p.srcPort = r.port;
-      if (r.v6) r.ipv6!.copy(this.addr6, 0);
-      else p.src4 = r.ipv4;
-    }
-  }
-
-  private key6(p: Packet, toClient: boolean): string {
-    const off = toClient ? p.dstOff : p.srcOff;
-    const port = toClient ? p.dstPort : p.srcPort;
-    // Same text as calls/endpoint-key (RFC 5952), so SDP-learned keys match.
-    return `[${formatIpv6(p.addrBuf, off)}]:${port}`;
+    this.opts.counters.inc(this.relays.resolve(p, toClient) ? 'hep.turn_resolved' : 'hep.turn_unresolved');
   }
 
   /** HEP carries no TCP sequence numbers: number each direction's payload bytes ourselves. */

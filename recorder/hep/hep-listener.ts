@@ -55,7 +55,8 @@ export class HepListener {
     const s = createSocket({ type: isIPv6(this.opts.host) ? 'udp6' : 'udp4', recvBufferSize: this.opts.udpBufferBytes ?? 8 * 1024 * 1024 });
     this.udp = s;
     s.on('message', (msg, rinfo) => {
-      this.input.onPacket(msg, 0, msg.length, rinfo.address);
+      // Arrival time: what HEPv1 (no time header) is stamped with.
+      this.input.onPacket(msg, 0, msg.length, rinfo.address, Date.now() / 1000);
     });
     return new Promise((resolve, reject) => {
       s.once('error', (err) => reject(new Error(`HEP listener: cannot listen on udp:${this.opts.host}:${this.opts.port}: ${err.message}`)));

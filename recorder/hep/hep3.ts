@@ -60,18 +60,20 @@ export const HepProtoType = { SIP: 1, RTP: 4, RTCP: 5 } as const;
  * Our vendor chunk. No vendor id is registered for this project with sipcapture; 0x7F10 is an
  * unregistered value far above the allocated ones (which are small integers), chosen so that
  * collectors skip it as an unknown vendor chunk. Request a real id before deploying widely.
- * Type 0x0001 under it: u32 per-destination sequence number, to detect loss at the collector.
+ * Our chunk types are numbered from 0x7F01, outside the generic types (0x0001–0x00ff): decoders
+ * that switch on the chunk type and ignore the vendor id (sipcapture's hep-js does) would otherwise
+ * read our sequence number as the IP family (type 0x0001).
  */
 export const OUR_VENDOR_ID = 0x7f10;
 /**
  * Our chunk types (vendor OUR_VENDOR_ID):
- * - 0x0001 Sequence: u32 per-destination sequence number (loss counting at the collector).
- * - 0x0002 Turn: u8 flags (TurnFlag), u8 reserved, u16 channel number (0 when none). Present only
+ * - 0x7F01 Sequence: u32 per-destination sequence number (loss counting at the collector).
+ * - 0x7F02 Turn: u8 flags (TurnFlag), u8 reserved, u16 channel number (0 when none). Present only
  *   when the agent could not fully resolve a TURN-relayed packet (agent started mid-call).
- * - 0x0003 Ack: u32, the highest sequence number processed; sent by our recorder back to our agent
+ * - 0x7F03 Ack: u32, the highest sequence number processed; sent by our recorder back to our agent
  *   on a TCP connection, so the agent keeps (and resends after a reconnect) only what is unacknowledged.
  */
-export const OurChunk = { Sequence: 0x0001, Turn: 0x0002, Ack: 0x0003 } as const;
+export const OurChunk = { Sequence: 0x7f01, Turn: 0x7f02, Ack: 0x7f03 } as const;
 
 /**
  * Turn chunk flags. RelayUnknown: the agent did not see the Allocate response, so the address on the
@@ -225,7 +227,7 @@ export function decodeHep3(buf: Buffer, off: number, len: number, out: HepPacket
   const total = u16(buf, off + 4);
   if (total < HEP3_HEADER_LEN) return Status.Malformed;
   if (total > len) return Status.Truncated;
-  reset(out);
+  resetHepPacket(out);
   const end = off + total;
   let p = off + HEP3_HEADER_LEN;
   while (p < end) {
@@ -295,7 +297,8 @@ const FIXED_LEN: Partial<Record<number, number>> = {
   [HepChunk.CaptureId]: 4,
 };
 
-function reset(out: HepPacket): void {
+/** Every field absent (what a decoder starts from). */
+export function resetHepPacket(out: HepPacket): void {
   out.family = 0;
   out.ipProto = 0;
   out.src4 = 0;

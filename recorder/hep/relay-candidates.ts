@@ -3,12 +3,14 @@
  * raddr A rport P` (RFC 8445 §5.1.1.2 / RFC 8839 §5.1: a relayed candidate's related address is the
  * mapped address the TURN server saw the client at, i.e. the client side of the TURN 5-tuple).
  *
- * An agent that started after a TURN allocation was made forwards relayed media with the client's
- * transport address standing in for the relay address (hep3 TurnFlag.RelayUnknown); this table
- * turns it back into the relay address the SDP advertised, so the packet joins its call through the
- * relay candidate like mirrored traffic does. Capped; the oldest entries go first.
+ * A capture that started after a TURN allocation was made (the agent's, or the recorder's own on a
+ * SPAN port: turn/turn-unwrapper.ts) unwraps relayed media with the client's transport address
+ * standing in for the relay address (hep3 TurnFlag.RelayUnknown); this table turns it back into the
+ * relay address the SDP advertised, so the packet joins its call through the relay candidate like
+ * mirrored traffic does. Capped; the oldest entries go first.
  */
-import { parseIpv4 } from '../core/address.js';
+import { formatIpv6, parseIpv4 } from '../core/address.js';
+import type { Packet } from '../core/packet.js';
 import { endpointKey, parseIpv6, type EndpointKey } from '../calls/endpoint-key.js';
 import type { SessionDescription } from '../sdp/session-description.js';
 
@@ -50,5 +52,28 @@ export class RelayCandidates {
 
   lookup(key: EndpointKey): RelayAddress | undefined {
     return this.byClient.get(key);
+  }
+
+  /**
+   * A packet whose TURN client address (its destination when `toClient`, else its source) stands for
+   * the relay address gets the relay address instead, in place. IPv6 addresses are written into
+   * p.addrBuf, which must be the caller's own buffer. False when no relay candidate names the client.
+   */
+  resolve(p: Packet, toClient: boolean): boolean {
+    const port = toClient ? p.dstPort : p.srcPort;
+    // IPv6 text as calls/endpoint-key writes it (RFC 5952), so SDP-learned keys match.
+    const key = p.ipVersion === 4 ? (toClient ? p.dst4 : p.src4) * 65536 + port : `[${formatIpv6(p.addrBuf, toClient ? p.dstOff : p.srcOff)}]:${port}`;
+    const r = this.byClient.get(key);
+    if (!r || r.v6 !== (p.ipVersion === 6)) return false;
+    if (toClient) {
+      p.dstPort = r.port;
+      if (r.v6) r.ipv6!.copy(p.addrBuf, p.dstOff);
+      else p.dst4 = r.ipv4;
+    } else {
+      p.srcPort = r.port;
+      if (r.v6) r.ipv6!.copy(p.addrBuf, p.srcOff);
+      else p.src4 = r.ipv4;
+    }
+    return true;
   }
 }

@@ -90,6 +90,12 @@ export class MediaJobPool {
     return this.queue.length;
   }
 
+  /** Seconds the oldest waiting job has waited (0 when none waits): how far media work lags the calls. */
+  get lagSeconds(): number {
+    const oldest = this.queue[0];
+    return oldest === undefined ? 0 : (performance.now() - oldest.queuedAt) / 1000;
+  }
+
   /** Jobs being rendered now. */
   get running(): number {
     return this.slots.filter((s) => s.job !== null).length;

@@ -1,118 +1,83 @@
 /**
- * The render's output stage: a short window of blocks (Int32 accumulators, interleaved
- * channels) that streams add into at any position at or after the frontier; blocks behind the
- * frontier are clamped to int16 and handed to the sink in order, then recycled. Only the window
- * (a few seconds) is ever in memory, whatever the call's length.
- *
- * Int32 accumulation is the mono mix's headroom: any number of int16 streams sum without
- * wrapping, and saturate only once, at output.
+ * The render's output stage: the mixing window of codecs/mix-window.ts (Int32 accumulator blocks,
+ * frontier, counters), with its inner loops in TypeScript here or in WASM (codecs/wasm-mixer.ts).
  */
+import { MixWindow } from '../../codecs/mix-window.js';
+import { WasmMixer } from '../../codecs/wasm-mixer.js';
 
-export class Mixer {
+/** What the render uses of a mixer: the TypeScript one below, or the WASM one (codecs/mix.wat). */
+export interface AudioMixer {
   readonly channels: number;
   readonly blockFrames: number;
-  private readonly maxAhead: number;
-  private readonly sink: (pcm: Int16Array, samples: number) => void;
-  private readonly blocks = new Map<number, Int32Array>();
+  readonly written: number;
+  beforeWrite: ((start: number, end: number) => void) | null;
+  lateSamples: number;
+  aheadSamples: number;
+  clipped: number;
+  add(channel: number, pos: number, src: Int16Array, off: number, n: number): void;
+  finalizeBefore(frame: number): void;
+  finish(totalFrames: number): void;
+}
+
+/**
+ * The render's mixer: the WASM one, which measured 5–7× faster than this file's on the same
+ * input (BENCHMARKS.md, issue 4: "pick what measures faster"); this TypeScript one where
+ * dist/codecs/mix.wasm was not built. Both give identical samples (test/codecs/wasm-mixer.test.ts).
+ */
+export function createMixer(channels: number, blockFrames: number, maxAheadFrames: number, sink: (pcm: Int16Array, samples: number) => void): AudioMixer {
+  try {
+    return new WasmMixer(channels, blockFrames, maxAheadFrames, sink);
+  } catch {
+    return new Mixer(channels, blockFrames, maxAheadFrames, sink);
+  }
+}
+
+/** The TypeScript mixer: Int32Array blocks, plain loops. */
+export class Mixer extends MixWindow<Int32Array> implements AudioMixer {
   private readonly spare: Int32Array[] = [];
   private readonly out: Int16Array;
-  /** First frame not yet handed to the sink. */
-  private frontier = 0;
-  /** Called before a block leaves, with its frame range, so that open-ended signals (comfort noise) can fill it. */
-  beforeWrite: ((start: number, end: number) => void) | null = null;
-  /** Samples that arrived behind the frontier (too late to place). */
-  lateSamples = 0;
-  /** Samples too far ahead of the frontier (a corrupt timestamp or duration). */
-  aheadSamples = 0;
-  /** Output samples clamped to int16. */
-  clipped = 0;
 
   constructor(channels: number, blockFrames: number, maxAheadFrames: number, sink: (pcm: Int16Array, samples: number) => void) {
-    this.channels = channels;
-    this.blockFrames = blockFrames;
-    this.maxAhead = maxAheadFrames;
-    this.sink = sink;
+    super(channels, blockFrames, maxAheadFrames, sink);
     this.out = new Int16Array(blockFrames * channels);
   }
 
-  get written(): number {
-    return this.frontier;
+  protected get output(): Int16Array {
+    return this.out;
   }
 
-  /** Adds `n` samples of one channel, `src[off…]`, starting at frame `pos`. */
-  add(channel: number, pos: number, src: Int16Array, off: number, n: number): void {
-    let i = 0;
-    if (pos < this.frontier) {
-      const skip = Math.min(n, this.frontier - pos);
-      this.lateSamples += skip;
-      i = skip;
-    }
-    const B = this.blockFrames;
+  protected newBlock(): Int32Array {
+    return this.spare.pop() ?? new Int32Array(this.blockFrames * this.channels);
+  }
+
+  protected addRun(acc: Int32Array, at: number, src: Int16Array, s: number, n: number): void {
     const ch = this.channels;
-    const limit = this.frontier + this.maxAhead;
-    while (i < n) {
-      const p = pos + i;
-      if (p >= limit) {
-        this.aheadSamples += n - i;
-        return;
-      }
-      const b = Math.floor(p / B);
-      const start = p - b * B;
-      const cnt = Math.min(n - i, B - start);
-      const acc = this.block(b);
-      let a = start * ch + channel;
-      const s = off + i;
-      for (let j = 0; j < cnt; j++, a += ch) acc[a]! += src[s + j]!;
-      i += cnt;
-    }
+    for (let j = 0; j < n; j++, at += ch) acc[at]! += src[s + j]!;
   }
 
-  private block(b: number): Int32Array {
-    let acc = this.blocks.get(b);
-    if (acc === undefined) {
-      acc = this.spare.pop() ?? new Int32Array(this.blockFrames * this.channels);
-      this.blocks.set(b, acc);
-    }
-    return acc;
-  }
-
-  /** Hands every whole block that ends at or before frame `frame` to the sink. */
-  finalizeBefore(frame: number): void {
-    while (this.frontier + this.blockFrames <= frame) this.emit(this.blockFrames);
-  }
-
-  /** Hands everything up to `totalFrames` to the sink (the last block may be partial). */
-  finish(totalFrames: number): void {
-    while (this.frontier < totalFrames) this.emit(Math.min(this.blockFrames, totalFrames - this.frontier));
-    this.blocks.clear();
-  }
-
-  private emit(frames: number): void {
-    const start = this.frontier;
-    this.beforeWrite?.(start, start + frames);
-    const b = Math.floor(start / this.blockFrames);
-    const acc = this.blocks.get(b);
-    const n = frames * this.channels;
+  protected clampOut(acc: Int32Array, n: number): number {
     const out = this.out;
-    if (acc === undefined) out.fill(0, 0, n);
-    else {
-      let clipped = 0;
-      for (let i = 0; i < n; i++) {
-        const v = acc[i]!;
-        if (v > 32767) {
-          out[i] = 32767;
-          clipped++;
-        } else if (v < -32768) {
-          out[i] = -32768;
-          clipped++;
-        } else out[i] = v;
-      }
-      this.clipped += clipped;
-      this.blocks.delete(b);
-      acc.fill(0);
-      this.spare.push(acc);
+    let clipped = 0;
+    for (let i = 0; i < n; i++) {
+      const v = acc[i]!;
+      if (v > 32767) {
+        out[i] = 32767;
+        clipped++;
+      } else if (v < -32768) {
+        out[i] = -32768;
+        clipped++;
+      } else out[i] = v;
     }
-    this.sink(out, n);
-    this.frontier = start + frames;
+    acc.fill(0);
+    return clipped;
+  }
+
+  protected recycle(acc: Int32Array): void {
+    this.spare.push(acc);
+  }
+
+  protected discard(acc: Int32Array): void {
+    acc.fill(0);
+    this.spare.push(acc);
   }
 }

@@ -25,7 +25,7 @@ import type { SpoolPacketView, SpoolStreamInfo } from '../spool/spool-format.js'
 import { readSpoolHeader, scanSpool } from '../spool/spool-reader.js';
 import type { DecoderFactory, PredecodePacket, PredecodedStream } from '../../codecs/types.js';
 import { createDecoder, decoderFactory, prepareDecoders, type AudioDecoder } from './decoder.js';
-import { Mixer } from './mixer.js';
+import { createMixer, type AudioMixer } from './mixer.js';
 import { parseRed } from '../rtp/red.js';
 import { resolvePayload, streamLabel, type ResolvedPayload } from './payload-types.js';
 import { StreamPlacer } from './stream-placer.js';
@@ -426,7 +426,7 @@ function renderSync(
   const lagFrames = Math.round((jitterSec + threshold + 1) * rate);
   const maxFrames = Math.round((opts.maxDurationSec ?? 12 * 3600) * rate);
   let beyond = 0;
-  const mixer = new Mixer(channels, rate, lagFrames + 30 * rate, (pcm, n) => out.write(pcm, n));
+  const mixer = createMixer(channels, rate, lagFrames + 30 * rate, (pcm, n) => out.write(pcm, n));
   const renders: (StreamRender | undefined)[] = [];
   const scratch = new Int16Array(SCRATCH);
   let maxEnd = 0;
@@ -773,7 +773,7 @@ function buildNotes(
   scan: ReturnType<typeof scanSpool>,
   renders: (StreamRender | undefined)[],
   rate: number,
-  mixer: Mixer,
+  mixer: AudioMixer,
   packets: number,
 ): string[] {
   const notes: string[] = [];

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { parseListen } from './listen-address.js';
 import { parsePortRange } from '../siprec/port-pool.js';
+import { DEFAULT_TURN_SERVER_PORTS } from '../turn/turn-input.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -132,6 +133,11 @@ export interface RecorderConfig {
   sccp?: { ports: number[] };
   /** The Lync / Skype for Business call-event feed; absent: no listener. */
   netfeed?: NetfeedConfig;
+  /**
+   * TURN on the mirror port: UDP/TCP to or from these TURN server ports is unwrapped and its media
+   * recorded (ChannelData, Send/Data indications, [MS-TURN]); [] turns it off.
+   */
+  turn: { serverPorts: number[] };
 }
 
 const DEFAULT_DATA_DIR = './data';
@@ -168,7 +174,7 @@ export function parseConfig(text: string, label: string): RecorderConfig {
 /** Validate an already parsed value and fill the defaults. */
 export function validateConfig(raw: unknown, label: string): RecorderConfig {
   const c = new Checker(label);
-  const top = c.object(raw, '', ['inputs', 'sip', 'users', 'recording', 'storage', 'timeouts', 'metrics', 'media', 'siprec', 'sccp', 'netfeed']);
+  const top = c.object(raw, '', ['inputs', 'sip', 'users', 'recording', 'storage', 'timeouts', 'metrics', 'media', 'siprec', 'sccp', 'netfeed', 'turn']);
 
   const inputs = c.section(top, 'inputs', '', ['interfaces', 'hep']);
   const interfaces = c.field(inputs, 'interfaces', 'inputs', [], (v, p) => c.array(v, p, (item, ip) => c.iface(item, ip)));
@@ -227,7 +233,12 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
   const sccp = top.sccp === undefined ? undefined : { ports: c.field(sccpSection, 'ports', 'sccp', [2000], (v, p) => c.array(v, p, (item, ip) => c.port(item, ip))) };
   const netfeed = top.netfeed === undefined || top.netfeed === null ? undefined : c.netfeed(top.netfeed, 'netfeed');
 
-  return { inputs: hep ? { interfaces, hep } : { interfaces }, sip: { ports }, users, recording, storage, timeouts, metrics, media, ...(siprec ? { siprec } : {}), ...(sccp ? { sccp } : {}), ...(netfeed ? { netfeed } : {}) };
+  const turnSection = c.section(top, 'turn', '', ['serverPorts']);
+  const turn = { serverPorts: c.field(turnSection, 'serverPorts', 'turn', [...DEFAULT_TURN_SERVER_PORTS], (v, p) => c.array(v, p, (item, ip) => c.port(item, ip))) };
+  // A TURN port that is also a SIP port would send SIP to the unwrapper: one of the two is a mistake.
+  for (const [i, port] of turn.serverPorts.entries()) if (ports.includes(port)) c.fail(`turn.serverPorts[${i}]`, `${port} is also in sip.ports`);
+
+  return { inputs: hep ? { interfaces, hep } : { interfaces }, sip: { ports }, users, recording, storage, timeouts, metrics, media, ...(siprec ? { siprec } : {}), ...(sccp ? { sccp } : {}), ...(netfeed ? { netfeed } : {}), turn };
 }
 
 /** SIPREC server (`siprec`): absent or null leaves it off. */

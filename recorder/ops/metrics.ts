@@ -31,6 +31,9 @@ export interface MetricsSources {
   activeCalls?: () => number;
   unattachedStreams?: () => number;
   mediaQueueDepth?: () => number;
+  mediaQueueLag?: () => number;
+  /** Spool media batches written so far (one writev each): issue 8's writes per call per second. */
+  spoolWrites?: () => number;
   /** SIPREC recording sessions in progress and media port pairs in use. */
   siprecSessions?: () => number;
   siprecPortsInUse?: () => number;
@@ -89,6 +92,18 @@ export class RecorderMetrics {
       registers,
       collect: fromCapture('ifDrops'),
     });
+    const spoolWrites = sources.spoolWrites;
+    if (spoolWrites) {
+      new Counter({
+        name: 'recorder_spool_writes_total',
+        help: 'Spool media batches written (one writev each)',
+        registers,
+        collect(this: Counter) {
+          this.reset();
+          this.inc(spoolWrites());
+        },
+      });
+    }
     const counters = sources.counters;
     new Counter({
       name: 'recorder_malformed_total',
@@ -116,6 +131,7 @@ export class RecorderMetrics {
     this.activeCalls = gauge('recorder_active_calls', 'Calls in progress', sources.activeCalls);
     this.unattachedStreams = gauge('recorder_unattached_streams', 'RTP streams that match no call', sources.unattachedStreams);
     this.mediaQueueDepth = gauge('recorder_media_queue_depth', 'Media jobs (decode, mix, encode) waiting or running', sources.mediaQueueDepth);
+    gauge('recorder_media_queue_lag_seconds', 'Seconds the oldest waiting media job has waited (0: none waits)', sources.mediaQueueLag ?? (() => 0));
     if (sources.siprecSessions) gauge('recorder_siprec_sessions', 'SIPREC recording sessions in progress', sources.siprecSessions);
     if (sources.sccpStations) gauge('recorder_sccp_stations', 'Cisco SCCP stations (device connections) tracked', sources.sccpStations);
     if (sources.netfeedConnections) gauge('recorder_netfeed_connections', 'Front End call-event feed connections open', sources.netfeedConnections);

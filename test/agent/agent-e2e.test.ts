@@ -3,7 +3,6 @@
  * replay of the same calls captured unwrapped: same streams, same audio sample for sample.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -16,8 +15,8 @@ import { encodeHep3, HepPacket } from '../../recorder/hep/hep3.js';
 import { writePcap, type WriterFrame } from '../support/capture-writer.js';
 import { indexedCalls, runAgent, sleep, startRecorder, stopRecorder, until } from '../support/hep-processes.js';
 import * as B from '../support/packets.js';
-import { turnCall, type Wrapping } from '../support/turn-call.js';
-import { readWav } from '../support/wav.js';
+import { turnCall, writeTurnCalls, type Wrapping } from '../support/turn-call.js';
+import { replayCalls, sameAudio, streamsView } from '../support/recording-compare.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-e2e-'));
 const KEY = 's3cret-key';
@@ -26,11 +25,7 @@ writeFileSync(recorderConfig, JSON.stringify({ recording: { format: 'wav' }, inp
 const agentConfig = join(dir, 'agent.json');
 writeFileSync(agentConfig, JSON.stringify({ agentId: 77, authKey: KEY, statusIntervalSec: 0 }));
 
-function replay(files: string[], out: string): CallRecord[] {
-  const r = spawnSync('bin/recorder', ['replay', ...files, '--out', out, '--config', recorderConfig, '--json'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { calls: CallRecord[] }).calls;
-}
+const replay = (files: string[], out: string): CallRecord[] => replayCalls(files, out, recorderConfig);
 
 function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -46,17 +41,7 @@ function scrape(port: number): Promise<string> {
 
 const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 
-const streams = (c: CallRecord): unknown => c.streams.map((s) => [s.ssrc, s.party, s.codec, s.packets, s.lost, s.duplicates]).sort((a, b) => Number(a[0]) - Number(b[0]));
-
-/** Both recordings hold the same samples in the same channels. */
-function sameAudio(a: CallRecord, b: CallRecord): void {
-  assert.ok(a.recording && b.recording, 'both calls have a recording');
-  const wa = readWav(a.recording.path);
-  const wb = readWav(b.recording.path);
-  assert.equal(wa.channels, wb.channels);
-  assert.ok(wa.channel[0]!.length > 8000 * 0.9, `recording of ${a.callId} lasts ${wa.channel[0]!.length} samples`);
-  for (let c = 0; c < wa.channels; c++) assert.deepEqual(Buffer.from(wa.channel[c]!.buffer), Buffer.from(wb.channel[c]!.buffer), `${a.callId} channel ${c}`);
-}
+const streams = streamsView;
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
@@ -69,19 +54,11 @@ const freePort = (): Promise<number> =>
 
 describe('agent → HEP → recorder run (loopback)', { timeout: 120_000 }, () => {
   it('each TURN wrapping, over UDP and TCP, records what replaying the unwrapped capture records; hostile HEP is counted', async () => {
-    const udpSet: Wrapping[] = ['channel-udp', 'indications', 'ms-turn'];
-    const tcpSet: Wrapping[] = ['channel-tcp', 'ms-turn-tcp', 'mid-call'];
-    const files = new Map<Wrapping, { wrapped: string; ref: string }>();
-    [...udpSet, ...tcpSet].forEach((w, i) => {
-      const call = turnCall({ callId: `${w}@e2e`, wrapping: w, slot: i, t0: 1_700_000_000 + i * 10, seed: i + 1 });
-      const wrapped = join(dir, `${w}.pcap`);
-      const ref = join(dir, `${w}-ref.pcap`);
-      writePcap(wrapped, call.wrapped, { linkType: 1 });
-      writePcap(ref, call.unwrapped, { linkType: 1 });
-      files.set(w, { wrapped, ref });
-    });
+    const udpSet: Wrapping[] = ['channel-udp', 'indications', 'ms-turn', 'ms-turn-mux'];
+    const tcpSet: Wrapping[] = ['channel-tcp', 'ms-turn-tcp', 'ms-turn-tls', 'mid-call'];
+    const files = writeTurnCalls(dir, [...udpSet, ...tcpSet], 'e2e', 1);
     const reference = replay([...files.values()].map((f) => f.ref), join(dir, 'replayed'));
-    assert.equal(reference.length, 6);
+    assert.equal(reference.length, udpSet.length + tcpSet.length);
 
     const out = join(dir, 'run');
     const rec = await startRecorder(out, '127.0.0.1:0', ['--config', recorderConfig]);
@@ -115,9 +92,9 @@ describe('agent → HEP → recorder run (loopback)', { timeout: 120_000 }, () =
         c.on('close', () => resolve());
       });
 
-      const done = await until(() => indexedCalls(out).filter((c) => c.recording).length === 6, 20_000);
+      const done = await until(() => indexedCalls(out).filter((c) => c.recording).length === udpSet.length + tcpSet.length, 20_000);
       const m = await scrape(rec.metricsPort);
-      assert.ok(done, `6 calls recorded: ${rec.log()}`);
+      assert.ok(done, `${udpSet.length + tcpSet.length} calls recorded: ${rec.log()}`);
       assert.equal(metric(m, 'recorder_malformed_total{reason="hep.auth_failed"}'), 1);
       // UDP: zero-length chunk, chunk past the end, short total, random bytes; TCP: the zero-length chunk again.
       assert.equal(metric(m, 'recorder_malformed_total{reason="hep.malformed"}'), 4 + 1);

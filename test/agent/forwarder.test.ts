@@ -11,44 +11,15 @@ import { HepProtoType, TurnFlag } from '../../recorder/hep/hep3.js';
 import { writePcap } from '../support/capture-writer.js';
 import * as B from '../support/packets.js';
 import { tshark } from '../support/tshark.js';
+import { tsharkMedia, tsharkRelayPayloads } from '../support/tshark-turn.js';
 import { turnCall, type Wrapping } from '../support/turn-call.js';
 import { forwardFile } from './agent-harness.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'agent-fwd-'));
 const net = (s: string): Network => parseNetwork(s) as Network;
 
-/**
- * What tshark makes of TURN payloads (tshark 4.0 leaves most of them as "data"): each payload is
- * replayed as a plain UDP datagram; RTP is what tshark's RTP heuristic accepts, RTCP what its RTCP
- * dissector, forced on, reads as a version-2 header with packet type 200-207 (SRTCP keeps that
- * header in the clear, RFC 3711 §3.4, but its trailer defeats the heuristic).
- */
-function tsharkMedia(payloads: Buffer[], name: string): ('rtp' | 'rtcp' | '')[] {
-  const inner = join(tmp, `${name}-inner.pcap`);
-  writePcap(inner, payloads.map((d, i) => ({ tsSec: 1_700_000_000 + i, tsNsec: 0, data: B.ethernet(B.ipv4('10.9.0.1', '10.9.0.2', 17, B.udp(41000, 41002, d))) })), { linkType: 1 });
-  const heur = tshark(['-r', inner, '--enable-heuristic', 'rtp_udp', '-T', 'fields', '-e', 'frame.protocols']).split('\n');
-  const forced = tshark(['-r', inner, '-d', 'udp.port==41002,rtcp', '-T', 'fields', '-E', 'occurrence=f', '-e', 'rtcp.version', '-e', 'rtcp.pt']).split('\n');
-  return payloads.map((_, i) => {
-    if (/:rtp\b/.test(heur[i] ?? '')) return 'rtp';
-    const [v, pt] = (forced[i] ?? '').split('\t');
-    return v === '2' && Number(pt) >= 200 && Number(pt) <= 207 ? 'rtcp' : '';
-  });
-}
-
-/** The DATA of each Send/Data indication and ChannelData that tshark dissects, in frame order. */
-function tsharkRelayPayloads(file: string): { frame: number; data: Buffer }[] {
-  return tshark(['-r', file, '-Y', '(stun.channel || ((stun.type == 0x0016 || stun.type == 0x0017) && data)) && !icmp', '-T', 'fields', '-e', 'frame.number', '-e', 'data.data'])
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [n = '', h = ''] = l.split('\t');
-      return { frame: Number(n), data: Buffer.from(h.replace(/:/g, ''), 'hex') };
-    });
-}
-
 describe('Forwarder: TURN-relayed calls unwrap to the relay ⇄ peer packets', () => {
-  const cases: Wrapping[] = ['channel-udp', 'channel-tcp', 'indications', 'ms-turn', 'ms-turn-tcp'];
+  const cases: Wrapping[] = ['channel-udp', 'channel-tcp', 'indications', 'ms-turn', 'ms-turn-tcp', 'ms-turn-tls', 'ms-turn-mux'];
   for (const w of cases) {
     it(`${w}: every RTP packet of the unwrapped capture, same 5-tuple, bytes and capture time; SIP as is`, async () => {
       const call = turnCall({ callId: `${w}@fwd`, wrapping: w, packets: 20 });
@@ -92,12 +63,15 @@ describe('Forwarder: TURN-relayed calls unwrap to the relay ⇄ peer packets', (
     const dns = Buffer.from('8a5b01000001000000000000', 'hex'); // first byte 0x8a: V=2 to an RTP check
     const binding = Buffer.concat([Buffer.from('000100002112a442', 'hex'), Buffer.alloc(12, 7)]);
     const dtls = Buffer.concat([Buffer.from('16fefd', 'hex'), Buffer.alloc(20)]);
-    const tls = Buffer.concat([Buffer.from('160301', 'hex'), Buffer.alloc(60)]);
+    // A real TLS session to 443: ClientHello, then the server's ServerHello and Certificate records.
+    const tls = Buffer.concat([Buffer.from('160301003c', 'hex'), Buffer.alloc(60)]);
+    const tlsReply = Buffer.from('16030100040200000016030100020b00', 'hex');
     const frames = [
       f(0, '10.0.0.1', '10.0.0.53', 40000, 53, dns),
       f(1, '10.0.0.1', '10.0.0.2', 40000, 3478, binding),
       f(2, '10.0.0.1', '10.0.0.2', 40000, 40002, dtls),
       { tsSec: 1_700_000_003, tsNsec: 0, data: B.ethernet(B.ipv4('10.0.0.1', '10.0.0.3', 6, B.tcp(50000, 443, 1, 1, B.TCP.ACK | B.TCP.PSH, tls))) },
+      { tsSec: 1_700_000_003, tsNsec: 1000, data: B.ethernet(B.ipv4('10.0.0.3', '10.0.0.1', 6, B.tcp(443, 50000, 1, 1 + tls.length, B.TCP.ACK | B.TCP.PSH, tlsReply))) },
       f(4, '10.0.0.1', '10.0.0.2', 40000, 40002, B.rtp(1, 160, 5, 0)),
     ];
     const file = join(tmp, 'noise.pcap');
@@ -106,7 +80,8 @@ describe('Forwarder: TURN-relayed calls unwrap to the relay ⇄ peer packets', (
     assert.deepEqual(out.got.map((x) => `${x.src} ${x.dst} ${x.protoType}`), ['10.0.0.1:40000 10.0.0.2:40002 4']);
     assert.equal(counters.get('agent.not_of_interest'), 2);
     assert.equal(counters.get('agent.stun_not_media'), 1);
-    assert.equal(counters.get('agent.tcp_tls'), 1);
+    // TLS-shaped start: taken for [MS-TURN] pseudo-TLS until the record after the hello shows real TLS.
+    assert.equal(counters.get('turn.tcp_tls'), 1);
   });
 
   it('the configured filter applies to capture files as the BPF does live', async () => {
@@ -137,7 +112,7 @@ describe('Forwarder on public TURN captures, against tshark', () => {
     const alloc = [...rows.values()].find((r) => r[1] === '0x0103')!;
     const relay = `${alloc[2]!.split(',')[0]}:${alloc[3]!.split(',')[0]}`;
     const relayed = tsharkRelayPayloads(file);
-    const kinds = tsharkMedia(relayed.map((x) => x.data), 'unidir');
+    const kinds = tsharkMedia(relayed.map((x) => x.data), join(tmp, 'unidir'));
     const want = relayed
       .map((x, i) => ({ ...x, kind: kinds[i]!, row: rows.get(x.frame)! }))
       .filter((x) => x.kind !== '')
@@ -160,7 +135,7 @@ describe('Forwarder on public TURN captures, against tshark', () => {
   it('nDPI__stun: every ChannelData and Send/Data indication tshark dissects is unwrapped; media is what tshark calls RTP/RTCP', async () => {
     const file = 'fixtures/nDPI__stun.pcap';
     const relayed = tsharkRelayPayloads(file);
-    const kinds = tsharkMedia(relayed.map((x) => x.data), 'stun');
+    const kinds = tsharkMedia(relayed.map((x) => x.data), join(tmp, 'stun'));
     const media = relayed.filter((_, i) => kinds[i] !== '');
     const { out, fwd, counters } = await forwardFile([file]);
     assert.ok(relayed.length >= 50, `tshark found ${relayed.length}`);

@@ -6,9 +6,12 @@
  * postfilter (G.729 §4.2) differs from Annex A's simplified one (A.4.2) that bcg729 implements,
  * so the two legitimately differ by about 20 dB SNR (measured 20.6 dB on this capture); a
  * decoder fed misframed or wrong bits scores below 3 dB. 40 dB cannot be had from any
- * decoder on this machine: no other G.729A implementation exists in Debian.
+ * decoder on this machine: no other G.729A implementation exists in Debian. So the 40 dB check
+ * becomes the issue's other form, "bit-exact where the same library does both": a C program of
+ * the bcg729 API alone decodes the same frames.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { G729 } from '../../codecs/g729.js';
 import type { AudioDecoder } from '../../codecs/types.js';
@@ -38,6 +41,38 @@ describe('G.729 decoder (bcg729)', () => {
     assert.equal(lag, 0);
     assert.ok(snr >= 18, `SNR ${snr.toFixed(1)} dB`);
     assert.ok(Math.abs(rms(ours) / rms(ref) - 1) < 0.05, 'same level');
+  });
+
+  it('is bit-exact with libbcg729 called directly, by a 20-line C program of the library API alone', () => {
+    // The "library's own" decode of the same frames: what our addon, payload splitting and TS glue
+    // must reproduce sample for sample (ffmpeg above is the independent decoder).
+    const src = scratchFile(
+      'bcg729-ref.c',
+      Buffer.from(`#include <stdio.h>
+#include <stdint.h>
+#include <bcg729/decoder.h>
+int main(void) {
+  bcg729DecoderChannelContextStruct *st = initBcg729DecoderChannel();
+  uint8_t frame[10];
+  int16_t pcm[80];
+  while (fread(frame, 1, 10, stdin) == 10) {
+    bcg729Decoder(st, frame, 10, 0, 0, 0, pcm);
+    fwrite(pcm, sizeof pcm[0], 80, stdout);
+  }
+  closeBcg729DecoderChannel(st);
+  return 0;
+}
+`),
+    );
+    const exe = src.replace(/\.c$/, '');
+    const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libbcg729'], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
+    execFileSync('cc', ['-O2', '-o', exe, src, ...flags]);
+    const payloads = fixturePayloads();
+    const ref = execFileSync(exe, { input: Buffer.concat(payloads), maxBuffer: 1 << 26 });
+    const expected = new Int16Array(ref.buffer, ref.byteOffset, ref.length / 2);
+    const ours = decodePayloads(g729(), payloads);
+    assert.equal(ours.length, expected.length);
+    assert.ok(Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)), 'bit-exact');
   });
 
   it('gives the same audio whatever the number of frames per packet, and ignores annexb=', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { tshark } from './tshark.js';
 import { loadCodecsAddon } from '../../codecs/native-addon.js';
 import { snrDb } from './ffprobe.js';
+import { speak } from './speech.js';
 
 export { snrDb };
 
@@ -69,9 +70,7 @@ const speechCache = new Map<number, Int16Array>();
 export function speech(rate: number, seconds = 4): Int16Array {
   let base = speechCache.get(rate);
   if (base === undefined) {
-    const wav = scratchPath('speech.wav');
-    run('espeak-ng', ['-s', '150', '-w', wav, 'The quick brown fox jumps over the lazy dog. Recording calls needs every codec to decode.']);
-    base = asInt16(run('sox', ['-D', wav, '-t', 'raw', '-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-', 'gain', '-n', '-3']));
+    base = speak('The quick brown fox jumps over the lazy dog. Recording calls needs every codec to decode.', rate, { wpm: 150, peakDb: -3 });
     speechCache.set(rate, base);
   }
   const out = new Int16Array(Math.round(rate * seconds));

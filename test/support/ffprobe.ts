@@ -4,10 +4,8 @@
  * compare with (SNR, correlation, alignment by cross-correlation).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RecordingWriter } from '../../codecs/types.js';
+import { speak } from './speech.js';
 
 export interface ProbeStream {
   codec: string;
@@ -51,6 +49,21 @@ export function ffprobe(path: string): Probe {
   };
 }
 
+/**
+ * Samples ffprobe decodes from the first audio stream: the sum of its frames' `nb_samples`, after
+ * the decoder's start skip and end discard (an MP3's LAME delay and padding, an Ogg Opus file's
+ * pre-skip and end trim). ffprobe decodes the file to say it, so it is slower than ffprobe().
+ */
+export function ffprobeDecodedSamples(path: string): number {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'frame=nb_samples', '-of', 'csv=p=0', path], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  let n = 0;
+  for (const line of out.split('\n')) if (line.trim() !== '') n += Number(line.split(',')[0]);
+  return n;
+}
+
 export interface Decoded {
   rate: number;
   /** One array per channel. */
@@ -88,16 +101,8 @@ export function opusinfo(path: string): OpusInfo {
   return { output, problems: output.split('\n').filter((l) => /warning|error/i.test(l)), status: r.status ?? -1 };
 }
 
-/** Speech from espeak-ng, converted by sox to mono 16-bit at `rate`. */
-export function speech(text: string, rate: number): Int16Array {
-  const dir = mkdtempSync(join(tmpdir(), 'speech-'));
-  const wav = join(dir, 'espeak.wav');
-  const raw = join(dir, 'speech.raw');
-  execFileSync('espeak-ng', ['-w', wav, text]);
-  execFileSync('sox', [wav, '-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed', '-t', 'raw', raw]);
-  const b = readFileSync(raw);
-  return new Int16Array(b.buffer, b.byteOffset, b.length >> 1).slice();
-}
+/** Speech of `text` at `rate` (test/support/speech.ts). */
+export const speech = (text: string, rate: number): Int16Array => speak(text, rate);
 
 /** Interleaves channels (equal lengths) into one array. */
 export function interleave(chs: readonly Int16Array[]): Int16Array {

@@ -9,12 +9,13 @@
  * c=/m= line is the host address, so the callee's media only reaches the call through the relay
  * candidate.
  */
-import type { WriterFrame } from './capture-writer.js';
+import { join } from 'node:path';
+import { writePcap, type WriterFrame } from './capture-writer.js';
 import { CallScenario, sdp } from './call-scenario.js';
 import * as B from './packets.js';
 import { prng } from './random.js';
 
-export type Wrapping = 'channel-udp' | 'channel-tcp' | 'indications' | 'ms-turn' | 'ms-turn-tcp' | 'mid-call';
+export type Wrapping = 'channel-udp' | 'channel-tcp' | 'indications' | 'ms-turn' | 'ms-turn-tcp' | 'ms-turn-tls' | 'ms-turn-mux' | 'mid-call';
 
 export const MAGIC = 0x2112a442;
 export const MS_MAGIC = 0x72c64bc6;
@@ -69,7 +70,35 @@ export function msTcpFrame(type: 2 | 3, body: Buffer): Buffer {
   return Buffer.concat([h, body]);
 }
 
-const msCookie: Attr = [0x000f, Buffer.from('72c64bc6', 'hex')];
+export const msCookie: Attr = [0x000f, Buffer.from('72c64bc6', 'hex')];
+
+/** An SSLv2-compatible ClientHello record (RFC 2246 Appendix E.1), as [MS-TURN] §2.1.3 clients send it. */
+export function pseudoTlsClientHello(challenge: Buffer): Buffer {
+  const ciphers = Buffer.from('000004', 'hex'); // one 3-byte cipher spec: TLS_RSA_WITH_RC4_128_MD5
+  const body = Buffer.concat([Buffer.from([1, 3, 1]), u16be(ciphers.length), u16be(0), u16be(challenge.length), ciphers, challenge]);
+  return Buffer.concat([u16be(0x8000 | body.length), body]);
+}
+
+/** ServerHello and ServerHelloDone in one TLS 1.0 Handshake record ([MS-TURN] §2.1.3). */
+export function pseudoTlsServerHello(random: Buffer): Buffer {
+  const hello = Buffer.concat([Buffer.from([3, 1]), random, Buffer.from([0]), Buffer.from('0004', 'hex'), Buffer.from([0])]);
+  const msgs = Buffer.concat([Buffer.from([2, 0, hello.length >> 8, hello.length & 255]), hello, Buffer.from([14, 0, 0, 0])]);
+  return Buffer.concat([Buffer.from([0x16, 3, 1]), u16be(msgs.length), msgs]);
+}
+
+function u16be(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n, 0);
+  return b;
+}
+
+/** [MS-TURN] §2.2.3 Multiplexed TURN frame: 0xFF10, length, 8-byte MTURN_Session_ID, data. */
+export function muxFrame(sid: Buffer, m: Buffer): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt16BE(0xff10, 0);
+  h.writeUInt16BE(8 + m.length, 2);
+  return Buffer.concat([h, sid, m]);
+}
 
 export interface TurnCallOptions {
   callId: string;
@@ -98,7 +127,7 @@ export function turnCall(o: TurnCallOptions): TurnCall {
   const t0 = o.t0 ?? 1_700_000_000;
   const n = o.packets ?? 50;
   const client: Addr = { ip: `10.0.${slot}.5`, port: 40000 + slot * 10 };
-  const server: Addr = { ip: `10.0.${slot}.1`, port: o.wrapping === 'channel-tcp' || o.wrapping === 'ms-turn-tcp' ? 443 : 3478 };
+  const server: Addr = { ip: `10.0.${slot}.1`, port: o.wrapping === 'channel-tcp' || o.wrapping === 'ms-turn-tcp' || o.wrapping === 'ms-turn-tls' ? 443 : 3478 };
   const relay: Addr = { ip: `192.0.2.${slot + 1}`, port: 55000 + slot * 10 };
   const peer: Addr = { ip: `198.51.100.${slot + 7}`, port: 30000 + slot * 10 };
   const sc = new CallScenario(o.callId, { ip: client.ip, sipPort: 5060 }, { ip: peer.ip, sipPort: 5060 }, t0, o.seed ?? 1);
@@ -126,11 +155,16 @@ export function turnCall(o: TurnCallOptions): TurnCall {
 
   const wrapped: WriterFrame[] = [...sip];
   const unwrapped: WriterFrame[] = [...sip];
-  const tcp = o.wrapping === 'channel-tcp' || o.wrapping === 'ms-turn-tcp';
+  const msTcp = o.wrapping === 'ms-turn-tcp' || o.wrapping === 'ms-turn-tls';
+  const tcp = o.wrapping === 'channel-tcp' || msTcp;
   const seq = { c: 1000, s: 5000 };
   /** A wrapped message from the client (or server) at time t, over UDP or a TCP segment. */
+  const mux = o.wrapping === 'ms-turn-mux';
+  // [MS-TURN] §2.2.3: a server-to-server link multiplexes sessions; this call is session 0x..<slot>.
+  const session = Buffer.from([0x5e, 0x55, 0x10, 0x4e, 0, 0, 0, slot + 1]);
   const wire = (t: number, fromClient: boolean, payload: Buffer): void => {
     const [a, b] = fromClient ? [client, server] : [server, client];
+    if (mux) payload = muxFrame(session, payload);
     if (!tcp) {
       wrapped.push(at(t, udp(a, b, payload)));
       return;
@@ -144,8 +178,14 @@ export function turnCall(o: TurnCallOptions): TurnCall {
     wrapped.push(at(0.09, B.ethernet(B.ipv4(client.ip, server.ip, 6, B.tcp(client.port, server.port, seq.c - 1, 0, B.TCP.SYN)))));
     wrapped.push(at(0.0901, B.ethernet(B.ipv4(server.ip, client.ip, 6, B.tcp(server.port, client.port, seq.s - 1, seq.c, B.TCP.SYN | B.TCP.ACK)))));
   }
-  const ms = o.wrapping === 'ms-turn' || o.wrapping === 'ms-turn-tcp';
-  const ctl = (m: Buffer): Buffer => (o.wrapping === 'ms-turn-tcp' ? msTcpFrame(2, m) : m);
+  const ms = o.wrapping === 'ms-turn' || msTcp || mux;
+  const ctl = (m: Buffer): Buffer => (msTcp ? msTcpFrame(2, m) : m);
+  if (o.wrapping === 'ms-turn-tls') {
+    // [MS-TURN] §2.1.3 pseudo-TLS: an SSLv2-format ClientHello, then ServerHello + ServerHelloDone
+    // in one TLS record; framed MS-TURN in the clear after that.
+    wire(0.092, true, pseudoTlsClientHello(tx(32)));
+    wire(0.093, false, pseudoTlsServerHello(tx(32)));
+  }
   const CH = 0x4001;
   if (o.wrapping !== 'mid-call') {
     if (ms) {
@@ -186,6 +226,8 @@ export function turnCall(o: TurnCallOptions): TurnCall {
           break;
         case 'ms-turn':
         case 'ms-turn-tcp':
+        case 'ms-turn-tls':
+        case 'ms-turn-mux':
           m = ctl(stunMessage(fromCaller ? 0x0004 : 0x0115, tx(16), [msCookie, [fromCaller ? 0x0011 : 0x0012, addressValue(peer, false)], [0x0013, rtp]], false));
           break;
       }
@@ -194,4 +236,21 @@ export function turnCall(o: TurnCallOptions): TurnCall {
   }
   const byTime = (a: WriterFrame, b: WriterFrame): number => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec;
   return { wrapped: wrapped.sort(byTime), unwrapped: unwrapped.sort(byTime), client, server, relay, peer };
+}
+
+/**
+ * One call per wrapping (slot i, 10 s apart, seed seed0 + i, Call-ID `WRAPPING@tag`), each written
+ * to DIR/WRAPPING.pcap (as captured, wrapped) and DIR/WRAPPING-ref.pcap (the same call unwrapped).
+ */
+export function writeTurnCalls(dir: string, wrappings: readonly Wrapping[], tag: string, seed0: number): Map<Wrapping, { wrapped: string; ref: string }> {
+  const files = new Map<Wrapping, { wrapped: string; ref: string }>();
+  wrappings.forEach((w, i) => {
+    const call = turnCall({ callId: `${w}@${tag}`, wrapping: w, slot: i, t0: 1_700_000_000 + i * 10, seed: seed0 + i });
+    const wrapped = join(dir, `${w}.pcap`);
+    const ref = join(dir, `${w}-ref.pcap`);
+    writePcap(wrapped, call.wrapped, { linkType: 1 });
+    writePcap(ref, call.unwrapped, { linkType: 1 });
+    files.set(w, { wrapped, ref });
+  });
+  return files;
 }

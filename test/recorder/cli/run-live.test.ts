@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,30 +8,16 @@ import { describe, it } from 'node:test';
 import type { CallRecord } from '../../../recorder/calls/call-record.js';
 import { CallScenario, sdp } from '../../support/call-scenario.js';
 import * as B from '../../support/packets.js';
-import { soxDecodeG711 } from '../../support/reference-decode.js';
-import { readWav } from '../../support/wav.js';
+import { assertG711Audio as assertAudio } from '../../support/recording-compare.js';
 import { scrapeMetrics } from '../../support/metrics-scrape.js';
+import { exited, startLiveRecorder, type LiveRecorder } from '../../support/live-recorder.js';
 
 const LO = '127.0.0.1';
 const base = 30000 + (process.pid % 500) * 10;
 const PORTS = { callerSip: base, calleeSip: base + 2, callerRtp: base + 4, calleeRtp: base + 6 };
 
-function startRecorder(out: string): { child: ChildProcess; ready: Promise<number>; log: () => string } {
-  const child = spawn('bin/recorder', ['run', '--iface', 'lo', '--filter', `udp and portrange ${base}-${base + 9}`, '--out', out, '--format', 'wav', '--metrics', `${LO}:0`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const ready = new Promise<number>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-      const m = /metrics on [^:]+:(\d+)\/metrics/.exec(log);
-      if (m && /capturing on lo/.test(log)) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`recorder exited ${code}: ${log}`)));
-    setTimeout(() => reject(new Error(`recorder not ready: ${log}`)), 15_000).unref();
-  });
-  return { child, ready, log: () => log };
-}
-
-const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
+const startRecorder = (out: string): LiveRecorder =>
+  startLiveRecorder(['--iface', 'lo', '--filter', `udp and portrange ${base}-${base + 9}`, '--out', out, '--format', 'wav', '--metrics', `${LO}:0`]);
 
 async function socket(port: number): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
@@ -71,15 +57,6 @@ function calls(out: string): CallRecord[] {
   const r = spawnSync('bin/recorder', ['calls', '--index', join(out, 'index'), '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as CallRecord[];
-}
-
-function assertAudio(wavPath: string, channel: number, payloads: Buffer[], upTo = payloads.length): void {
-  const samples = readWav(wavPath).channel[channel]!;
-  const ref = soxDecodeG711(Buffer.concat(payloads.slice(0, upTo)), 'mu-law');
-  let anchor = -1;
-  for (let i = 0; i + 160 <= samples.length && anchor < 0; i++) if (ref.subarray(0, 160).every((v, j) => samples[i + j] === v)) anchor = i;
-  assert.ok(anchor >= 0, 'first packet not found');
-  for (let i = 0; i < ref.length; i++) assert.equal(samples[anchor + i], ref[i], `sample ${i}`);
 }
 
 const scrape = (port: number): Promise<string> => scrapeMetrics(LO, port);

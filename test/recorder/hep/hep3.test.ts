@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatIpv4, parseIpv4 } from '../../../recorder/core/address.js';
 import { Status } from '../../../recorder/core/status.js';
-import { decodeHep3, encodeHep3, HepFamily, HepPacket, HepProtoType, hep3Size, OUR_VENDOR_ID } from '../../../recorder/hep/hep3.js';
+import { decodeHep3, encodeHep3, HepFamily, HepPacket, HepProtoType, hep3Size, OUR_VENDOR_ID, OurChunk } from '../../../recorder/hep/hep3.js';
 import { writePcap } from '../../support/capture-writer.js';
 import { ethernet, ipv4, udp } from '../../support/packets.js';
 import { prng } from '../../support/random.js';
@@ -80,7 +80,9 @@ describe('HEPv3 encode/decode', () => {
     assert.deepEqual(c.get('0/11'), Buffer.from([1]));
     assert.equal(c.get('0/12')?.readUInt32BE(0), 2001);
     assert.deepEqual(c.get('0/15'), SIP);
-    assert.equal(c.get(`${OUR_VENDOR_ID}/1`)?.readUInt32BE(0), 7);
+    assert.equal(c.get(`${OUR_VENDOR_ID}/${OurChunk.Sequence}`)?.readUInt32BE(0), 7);
+    // Our chunk types stay clear of the generic ones, for decoders that ignore the vendor id.
+    for (const t of Object.values(OurChunk)) assert.ok(t > 0xff && !c.has(`0/${t}`));
   });
 
   it('round-trips random packets (IPv4 and IPv6, optional chunks)', () => {

@@ -51,8 +51,13 @@ describe('MediaJobPool (worker threads, from dist/)', () => {
     const jobs = dirs.map((d, i) => pool.render(d, { outPath: join(root, `p${i}.wav`), format: 'wav', channels: 2 }));
     assert.equal(pool.queueDepth, 2, 'one job runs, two wait');
     assert.equal(pool.running, 1);
+    await new Promise((r) => setTimeout(r, 30));
+    const waiting: number = pool.queueDepth;
+    const lag = pool.lagSeconds;
+    assert.ok(waiting === 0 || lag >= 0.025, `lag ${lag} s with ${waiting} waiting: the oldest has waited at least as long as we slept`);
     const results = await Promise.all(jobs);
     assert.equal(pool.queueDepth, 0);
+    assert.equal(pool.lagSeconds, 0, 'no job waits: no lag');
     for (let i = 0; i < dirs.length; i++) {
       const direct = await renderRecording(dirs[i]!, { outPath: join(root, `d${i}.wav`), format: 'wav', channels: 2 });
       assert.equal(results[i]!.sha256, direct.sha256);

@@ -48,6 +48,7 @@ describe('config: defaults', () => {
       timeouts: { setupSec: 300, mediaSec: 120, holdSec: 7200, orphanRtpSec: 60, maxCallSec: 14400 },
       metrics: { listen: '127.0.0.1:9091' },
       media: { workers: 1 },
+      turn: { serverPorts: [3478, 3479, 443, 5349] },
     };
     assert.deepEqual(parseConfig('{}', 'c.json'), want);
     assert.deepEqual(defaultConfig(), want);
@@ -112,6 +113,12 @@ describe('config: defaults', () => {
     assert.equal(c.siprec?.audioPorts, '20000-29999');
     assert.deepEqual(c.sccp?.ports, [2000]);
     assert.deepEqual(c.netfeed?.silkPayloadTypes, { '103': 16000, '104': 8000 });
+    assert.deepEqual(c.turn.serverPorts, [3478, 3479, 443, 5349]);
+  });
+
+  it('turn.serverPorts: given, or [] to turn TURN unwrapping off', () => {
+    assert.deepEqual(parseConfig('{"turn": {"serverPorts": [3478, 40003]}}', 'c.json').turn, { serverPorts: [3478, 40003] });
+    assert.deepEqual(parseConfig('{"turn": {"serverPorts": []}}', 'c.json').turn, { serverPorts: [] });
   });
 });
 
@@ -147,6 +154,11 @@ describe('config: one line naming the key', () => {
     ['listen without port', '{"metrics": {"listen": "127.0.0.1"}}', 'config.json: metrics.listen: expected host:port (IPv6 in brackets: [::1]:9091), got "127.0.0.1"'],
     ['listen port out of range', '{"metrics": {"listen": "0.0.0.0:99999"}}', 'config.json: metrics.listen: port 99999 is out of range 0-65535, got "0.0.0.0:99999"'],
     ['listen bad host', '{"metrics": {"listen": "bad host:9091"}}', 'config.json: metrics.listen: "bad host" is not an IP address or host name, got "bad host:9091"'],
+    // TURN
+    ['TURN port as string', '{"turn": {"serverPorts": ["3478"]}}', 'config.json: turn.serverPorts[0]: expected a port number 1-65535, got "3478"'],
+    ['TURN ports not a list', '{"turn": {"serverPorts": 3478}}', 'config.json: turn.serverPorts: expected an array, got 3478'],
+    ['TURN port also a SIP port', '{"turn": {"serverPorts": [3478, 5060]}}', 'config.json: turn.serverPorts[1]: 5060 is also in sip.ports'],
+    ['unknown TURN key', '{"turn": {"serverPort": [3478]}}', 'config.json: turn: unknown key "serverPort" (did you mean "serverPorts"?)'],
     // users
     ['bad IP', user({ ips: ['10.0.0.300'] }), 'config.json: users[0].ips[0]: expected an IPv4 or IPv6 address, got "10.0.0.300"'],
     ['IP with a port', user({ ips: ['10.0.0.1:5060'] }), 'config.json: users[0].ips[0]: expected an IPv4 or IPv6 address, got "10.0.0.1:5060"'],

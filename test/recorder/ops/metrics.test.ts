@@ -40,7 +40,7 @@ describe('RecorderMetrics over HTTP', () => {
   const capture: CaptureTotals[] = [{ input: 'eth1', packets: 10, bytes: 1500, kernelDrops: 0, ifDrops: 0 }];
   let active = 2;
   let healthy = true;
-  const metrics = new RecorderMetrics({ counters, capture: () => capture, activeCalls: () => active, mediaQueueDepth: () => 3 });
+  const metrics = new RecorderMetrics({ counters, capture: () => capture, activeCalls: () => active, mediaQueueDepth: () => 3, mediaQueueLag: () => 1.5, spoolWrites: () => 42 });
   let server: OpsServer;
 
   before(async () => {
@@ -59,6 +59,8 @@ describe('RecorderMetrics over HTTP', () => {
     assert.equal(m.get('recorder_capture_if_drops_total{input="eth1"}'), 0);
     assert.equal(m.get('recorder_active_calls'), 2);
     assert.equal(m.get('recorder_media_queue_depth'), 3);
+    assert.equal(m.get('recorder_media_queue_lag_seconds'), 1.5);
+    assert.equal(m.get('recorder_spool_writes_total'), 42);
     assert.equal(m.get('recorder_unattached_streams'), 0);
     assert.equal(m.get('recorder_recordings_written_total'), 0);
     assert.equal(m.get('recorder_media_job_seconds_count'), 0);

@@ -14,24 +14,15 @@ import { CallScenario, sdp } from '../../support/call-scenario.js';
 import { writePcap } from '../../support/capture-writer.js';
 import { bestLag } from '../../support/ffprobe.js';
 import { prng } from '../../support/random.js';
+import { speak } from '../../support/speech.js';
 import { tmp } from '../spool/spool-helpers.js';
-
-/** Speech from espeak-ng at `rate`, 16-bit mono. */
-function speech(dir: string, name: string, text: string, voice: string, rate: number): Int16Array {
-  const wav = join(dir, `${name}.wav`);
-  const raw = join(dir, `${name}.raw`);
-  execFileSync('espeak-ng', ['-v', voice, '-w', wav, text]);
-  execFileSync('sox', [wav, '-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed-integer', '-t', 'raw', raw]);
-  const b = readFileSync(raw);
-  return new Int16Array(b.buffer, b.byteOffset, b.length >> 1).slice();
-}
 
 describe('mixed codecs end to end: G.711 caller, G.722 callee, loss and reordering → dual-channel Opus', () => {
   it('each channel correlates with its own party and not the other; duration is the call’s', () => {
     const dir = tmp('mixed');
     const RATE = 16000;
-    const callerPcm = speech(dir, 'caller', 'Hello, this is the caller. I would like to check the balance of my account, please.', 'en-us', 8000);
-    const calleePcm16 = speech(dir, 'callee', 'Good morning, you are speaking with the support desk. How may I help you today?', 'en-gb', RATE);
+    const callerPcm = speak('Hello, this is the caller. I would like to check the balance of my account, please.', 8000, { voice: 'en-us' });
+    const calleePcm16 = speak('Good morning, you are speaking with the support desk. How may I help you today?', RATE, { voice: 'en-gb' });
     // G.722 at 64 kbit/s by ffmpeg (a reference encoder nobody here wrote): 160 bytes per 20 ms.
     writeFileSync(join(dir, 'callee16.raw'), Buffer.from(calleePcm16.buffer, calleePcm16.byteOffset, calleePcm16.byteLength));
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 's16le', '-ar', '16000', '-ac', '1', '-i', join(dir, 'callee16.raw'), '-c:a', 'g722', '-f', 'g722', join(dir, 'callee.g722')]);

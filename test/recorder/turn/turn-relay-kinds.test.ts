@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { formatIpv4 } from '../../../recorder/core/address.js';
 import { Status } from '../../../recorder/core/status.js';
 import { decodeTurnRelay, TurnRelay, TurnRelayKind } from '../../../recorder/turn/indications.js';
-import { MsTcpFrame, MsTurnStreamFramer } from '../../../recorder/turn/ms-turn-framing.js';
+import { isPseudoTlsStart, MsTcpFrame, MsTurnStreamFramer, PseudoTls, PseudoTlsSkipper } from '../../../recorder/turn/ms-turn-framing.js';
 import { decodeStunMessage, StunMessage } from '../../../recorder/turn/stun-message.js';
-import { addressValue, msTcpFrame, stunMessage } from '../../support/turn-call.js';
+import { addressValue, msTcpFrame, pseudoTlsClientHello, pseudoTlsServerHello, stunMessage } from '../../support/turn-call.js';
 
 const tx12 = Buffer.alloc(12, 0xab);
 const tx16 = Buffer.alloc(16, 0xcd);
@@ -64,3 +64,38 @@ describe('MsTurnStreamFramer ([MS-TURN] §2.1.4)', () => {
     assert.equal(f.buffered, 0);
   });
 });
+
+describe('PseudoTlsSkipper ([MS-TURN] §2.1.3)', () => {
+  const framed = Buffer.concat([msTcpFrame(2, stunMessage(0x0115, tx16, [cookie], false)), msTcpFrame(3, Buffer.from('80000001aa', 'hex'))]);
+  const pass = (hello: Buffer, after: Buffer, step: number): { state: number; rest: Buffer } => {
+    const sk = new PseudoTlsSkipper();
+    const stream = Buffer.concat([hello, after]);
+    const rest: Buffer[] = [];
+    for (let i = 0; i < stream.length; i += step) {
+      const n = Math.min(step, stream.length - i);
+      const at = sk.take(stream, i, n);
+      if (at >= 0) rest.push(stream.subarray(at, i + n));
+    }
+    return { state: sk.state, rest: Buffer.concat(rest) };
+  };
+
+  it('skips the SSLv2-format ClientHello or the ServerHello record, then passes the frames on, however cut', () => {
+    for (const hello of [pseudoTlsClientHello(Buffer.alloc(32, 1)), pseudoTlsServerHello(Buffer.alloc(32, 2))]) {
+      assert.ok(isPseudoTlsStart(hello, 0, hello.length));
+      for (const step of [1, 2, 5, 7, hello.length, 1000]) {
+        const r = pass(hello, framed, step);
+        assert.equal(r.state, PseudoTls.Framing, `step ${step}`);
+        assert.ok(r.rest.equals(framed), `step ${step}`);
+      }
+    }
+  });
+
+  it('a real TLS session (another record after the hello) and non-TLS starts are told apart', () => {
+    const ccs = Buffer.from('140301000101', 'hex');
+    for (const step of [1, 3, 1000]) assert.equal(pass(pseudoTlsServerHello(Buffer.alloc(32)), ccs, step).state, PseudoTls.RealTls);
+    assert.equal(isPseudoTlsStart(Buffer.from('0200001c00', 'hex'), 0, 5), false, 'an MS-TURN frame header');
+    assert.equal(isPseudoTlsStart(Buffer.from('474554202f', 'hex'), 0, 5), false, 'GET /');
+    assert.equal(pass(Buffer.from('474554202f20', 'hex'), Buffer.alloc(0), 1).state, PseudoTls.NotTls);
+  });
+});
+

@@ -1,5 +1,5 @@
 /**
- * TURN allocations the agent has seen, so that relayed media can be unwrapped to the packet the relay
+ * TURN allocations seen in traffic (by the agent, or the recorder on a SPAN port), so that relayed media can be unwrapped to the packet the relay
  * exchanges with the peer (RFC 8656 §2.2: the relay transport address R ↔ the peer P).
  *
  * An allocation is named by its 5-tuple between the TURN client C and the server S (RFC 8656 §2.2);
@@ -11,12 +11,12 @@
  *    data on the 5-tuple then goes to, or comes from, that peer).
  *
  * A tracker in the sense of STYLE.md: it runs on capture time and forgets in sweep(now); every table is
- * capped and what does not fit is counted. An agent started mid-call has seen none of this: the
- * forwarder then marks what it could not resolve (hep3 TurnFlag) and the recorder resolves it through
- * the SDP's relay candidate.
+ * capped and what does not fit is counted. A capture started mid-call has seen none of this: the
+ * unwrapper (turn-unwrapper.ts) then marks what it could not resolve (hep3 TurnFlag) and the recorder
+ * resolves it through the SDP's relay candidate (hep/relay-candidates.ts).
  */
-import type { Counters } from '../../recorder/core/counters.js';
-import type { StunAddress } from '../../recorder/turn/stun-message.js';
+import type { Counters } from '../core/counters.js';
+import type { StunAddress } from './stun-message.js';
 import { cloneAddress, type EndpointKey } from './endpoint.js';
 
 export interface TurnLimits {

@@ -1,9 +1,11 @@
 /**
- * Transport addresses the agent handles: a packet's source or destination, a TURN peer or relay
+ * Transport addresses of TURN unwrapping: a packet's source or destination, a TURN peer or relay
  * address. They reuse the TURN decoder's StunAddress (family 1 = IPv4, 2 = IPv6, RFC 8489 §14.1).
  */
-import type { Packet } from '../../recorder/core/packet.js';
-import { StunAddress, StunFamily } from '../../recorder/turn/stun-message.js';
+import { parseIpv4 } from '../core/address.js';
+import type { Packet } from '../core/packet.js';
+import { parseIpv6 } from '../calls/endpoint-key.js';
+import { StunAddress, StunFamily } from './stun-message.js';
 
 /** A Map key for an endpoint: IPv4 as ip * 65536 + port (exact in a double), IPv6 as text. */
 export type EndpointKey = number | string;
@@ -11,12 +13,6 @@ export type EndpointKey = number | string;
 export function keyOf(a: StunAddress): EndpointKey {
   return a.family === StunFamily.IPv4 ? a.ipv4 * 65536 + a.port : `${a.ipv6.toString('hex')}/${a.port}`;
 }
-
-export const srcKeyOf = (p: Packet): EndpointKey =>
-  p.ipVersion === 4 ? p.src4 * 65536 + p.srcPort : `${p.addrBuf.toString('hex', p.srcOff, p.srcOff + 16)}/${p.srcPort}`;
-
-export const dstKeyOf = (p: Packet): EndpointKey =>
-  p.ipVersion === 4 ? p.dst4 * 65536 + p.dstPort : `${p.addrBuf.toString('hex', p.dstOff, p.dstOff + 16)}/${p.dstPort}`;
 
 /** Copies the packet's source (or destination) into `out`. */
 export function fromPacket(p: Packet, src: boolean, out: StunAddress): StunAddress {
@@ -41,3 +37,19 @@ export function copyAddress(from: StunAddress, to: StunAddress): StunAddress {
 }
 
 export const cloneAddress = (a: StunAddress): StunAddress => copyAddress(a, new StunAddress());
+
+/** A textual address (as the TCP reassembler names connection ends) into `out`; null when it does not parse. */
+export function parseAddress(text: string, port: number, out: StunAddress): StunAddress | null {
+  const v4 = parseIpv4(text);
+  out.port = port;
+  if (v4 >= 0) {
+    out.family = StunFamily.IPv4;
+    out.ipv4 = v4;
+    return out;
+  }
+  const v6 = parseIpv6(text);
+  if (!v6) return null;
+  out.family = StunFamily.IPv6;
+  v6.copy(out.ipv6);
+  return out;
+}

@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface SpeakOptions {
+  /** espeak-ng voice (`-v`), e.g. `en-gb`. */
+  voice?: string;
+  /** Words per minute (`-s`). */
+  wpm?: number;
+  /** Normalise the peak to this level (sox `gain -n`), dBFS. */
+  peakDb?: number;
+}
+
+/**
+ * `text` spoken by espeak-ng, resampled by sox to `rate`, 16-bit mono: the speech the codec,
+ * writer and end-to-end tests encode. No dither (`-D`), so the same text gives the same samples.
+ */
+export function speak(text: string, rate: number, o: SpeakOptions = {}): Int16Array {
+  const dir = mkdtempSync(join(tmpdir(), 'speech-'));
+  try {
+    const wav = join(dir, 'espeak.wav');
+    execFileSync('espeak-ng', [...(o.voice ? ['-v', o.voice] : []), ...(o.wpm ? ['-s', String(o.wpm)] : []), '-w', wav, text]);
+    const raw = execFileSync('sox', ['-D', wav, '-t', 'raw', '-r', String(rate), '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-', ...(o.peakDb !== undefined ? ['gain', '-n', String(o.peakDb)] : [])], {
+      maxBuffer: 256 << 20,
+    });
+    return new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + (raw.length & ~1)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
