@@ -1,21 +1,25 @@
 /**
- * The spool root: one directory per call (`<root>/<call id>/meta.json` + `media.spool`), the
- * open CallSpools, and the flusher that batches their writes (batches go to the process-wide
- * SpoolWriter's thread, fsyncs through the process-wide FsyncBatcher's: the capture thread
- * neither writes media nor waits for the disk).
+ * The spool root: one directory per call (`<root>/<call id>/meta.json` + `media.spool`) and the
+ * open CallSpools. Everything that touches the disk for an open call (creating its files,
+ * batches, meta updates, fsyncs, the close) runs in the process-wide SpoolWriter's thread,
+ * which gets it through one shared ring (spool-writer.ts): the capture thread neither writes
+ * nor waits for the disk.
  *
- * The flusher ticks every 100 ms of wall time and flushes each spool whose batch is a flush
- * interval (1 s) old. Calls start at different times, so their writes spread over the ticks
+ * The flusher ticks every 100 ms of wall time: one message telling the writer the time, which
+ * then writes each of this directory's batches that is a flush interval (1 s) old and starts
+ * the due fsyncs. Calls start at different times, so their writes spread over the ticks
  * instead of arriving as one burst a second.
  */
-import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordingInfo } from '../calls/call-record.js';
 import type { Counters } from '../core/counters.js';
-import { CallSpool, type ResolvedSpoolOptions, type SpoolHost } from './call-spool.js';
+import { CallSpool, openBody, type ResolvedSpoolOptions, type SpoolHost } from './call-spool.js';
+import type { SpoolOpenRequest } from './spool-consumer.js';
 import { FsyncBatcher } from './fsync-batcher.js';
+import { MsgKind } from './spool-ring.js';
 import { SpoolWriter } from './spool-writer.js';
-import { MEDIA_FILE, newMetaFile, readMeta, writeMeta, writeMetaSync, type SpoolCallMeta, type SpoolState } from './spool-meta.js';
+import { MEDIA_FILE, newMetaFile, readMeta, writeMeta, type SpoolCallMeta, type SpoolState } from './spool-meta.js';
 
 export interface SpoolOptions {
   /** Flush a call's batch when it is this old (default 1000 ms). */
@@ -26,14 +30,15 @@ export interface SpoolOptions {
   maxBufferBytes?: number;
   /** Wall clock in ms (default Date.now); tests inject a fake one. */
   now?: () => number;
-  /** Default: the process-wide batcher (one worker thread). */
+  /** fsyncs of `sync` mode (default: the process-wide batcher; the writer thread has its own). */
   syncer?: FsyncBatcher;
   /**
-   * `worker` (default): batches are sealed and written by the SpoolWriter's thread; `sync`:
-   * on the caller's thread (simpler to reason about in a crash test; slower).
+   * `worker` (default): the process-wide SpoolWriter's thread does the I/O; `sync`: this
+   * directory gets its own ring, consumed on the caller's thread at once (syscalls can be
+   * counted and failures injected in a test; slower).
    */
   io?: 'worker' | 'sync';
-  /** Default: the process-wide writer. */
+  /** Default: the process-wide writer (`worker` mode), a private in-thread one (`sync`). */
   writer?: SpoolWriter;
 }
 
@@ -90,56 +95,71 @@ function safeName(id: string): string {
   return s === '' || s === '.' || s === '..' ? 'call' : s;
 }
 
+/** Ring of a `sync`-mode directory: consumed at once, so small. */
+const SYNC_RING_BYTES = 1 << 20;
+
 export class SpoolDirectory {
   readonly root: string;
   private readonly host: SpoolHost;
+  private readonly options: ResolvedSpoolOptions;
+  private readonly now: () => number;
+  private readonly writer: SpoolWriter;
+  private readonly dirId: number;
   private readonly open_ = new Set<CallSpool>();
+  /**
+   * Directory names in use: what the root held at start and the open calls'. The name is
+   * chosen here without a syscall; a name taken behind our back gets a suffix in the writer.
+   */
+  private readonly taken: Set<string>;
+  private readonly names = new Map<CallSpool, string>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly tickBody = Buffer.alloc(8);
 
   constructor(root: string, counters: Counters, opts: SpoolOptions = {}) {
     this.root = root;
     mkdirSync(root, { recursive: true });
-    const options: ResolvedSpoolOptions = {
+    this.taken = new Set(readdirSync(root));
+    this.options = {
       flushIntervalMs: opts.flushIntervalMs ?? 1000,
       fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000,
       maxBufferBytes: Math.max(4096, opts.maxBufferBytes ?? 64 * 1024),
       io: opts.io ?? 'worker',
     };
-    const now = opts.now ?? Date.now;
+    this.now = opts.now ?? Date.now;
+    if (opts.writer !== undefined) this.writer = opts.writer;
+    else if (this.options.io === 'sync') {
+      const syncer = opts.syncer ?? FsyncBatcher.shared();
+      this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs) => syncer.sync(fd, dirs) });
+    } else this.writer = SpoolWriter.shared();
+    this.dirId = this.writer.register(counters);
     const set = this.open_;
-    const syncer = opts.syncer ?? FsyncBatcher.shared();
+    const names = this.names;
+    const taken = this.taken;
     this.host = {
       counters,
-      options,
-      root,
-      now,
-      sync: (fd, dirs) => syncer.sync(fd, dirs),
-      writer: opts.writer ?? SpoolWriter.shared(),
+      writer: this.writer,
       released: (s: CallSpool): void => {
         set.delete(s);
+        const n = names.get(s);
+        names.delete(s);
+        if (n !== undefined) taken.delete(n);
       },
     };
   }
 
-  /** Creates the call's directory, its media file and meta.json (state `open`). */
+  /** Opens the call's spool; its directory, media file and meta.json (state `open`) are created by the writer. */
   open(meta: SpoolCallMeta): CallSpool {
     const base = safeName(meta.id);
-    let dir = '';
-    for (let n = 0; ; n++) {
-      dir = join(this.root, n === 0 ? base : `${base}-${n}`);
-      try {
-        mkdirSync(dir);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 1000) throw e;
-      }
-    }
-    // Media file first: a directory with media.spool is a spool even if the crash came before
-    // meta.json (listSpools treats it as open and recovery names it after the directory).
-    const fd = openSync(join(dir, MEDIA_FILE), 'wx');
-    writeMetaSync(dir, newMetaFile(meta, 'open'));
-    const spool = new CallSpool(this.host, dir, fd, meta);
+    let name = base;
+    for (let n = 1; this.taken.has(name); n++) name = `${base}-${n}`;
+    this.taken.add(name);
+    const dir = join(this.root, name);
+    const spool = new CallSpool(this.host, dir, meta);
+    const o = this.options;
+    const req: SpoolOpenRequest = { dir, root: this.root, dirId: this.dirId, flushIntervalMs: o.flushIntervalMs, fsyncIntervalMs: o.fsyncIntervalMs, maxBufferBytes: o.maxBufferBytes };
+    this.writer.control(MsgKind.Open, spool.sid, openBody(this.now(), JSON.stringify(req), meta));
     this.open_.add(spool);
+    this.names.set(spool, name);
     this.host.counters.inc('spool.calls_opened');
     return spool;
   }
@@ -163,10 +183,10 @@ export class SpoolDirectory {
       .map((e) => e.dir);
   }
 
-  /** One flusher pass: flush batches that are due, start due fsyncs. */
+  /** One flusher pass: the writer flushes this directory's batches that are due and starts due fsyncs. */
   tick(): void {
-    const now = this.host.now();
-    for (const s of this.open_) s.tick(now);
+    this.tickBody.writeDoubleLE(this.now(), 0);
+    this.writer.control(MsgKind.Tick, this.dirId, this.tickBody);
   }
 
   /** Starts the wall-clock flusher (unref'd: it never keeps the process alive). */
@@ -181,14 +201,14 @@ export class SpoolDirectory {
     this.timer = null;
   }
 
-  /** Hands every buffered record to the writer now (SIGTERM, or before a planned exit). */
+  /** Has the writer write every buffered record now (SIGTERM, or before a planned exit). */
   flushAll(): void {
     for (const s of this.open_) s.flush();
   }
 
-  /** Resolves when every batch handed over so far is written (or has failed). */
+  /** Resolves when everything handed over so far is processed (flushed batches written, or failed). */
   async whenWritten(): Promise<void> {
-    await Promise.all([...this.open_].map((s) => s.whenWritten()));
+    await this.writer.ticket();
   }
 
   /** Finalizes every open spool with its latest meta (SIGTERM). */

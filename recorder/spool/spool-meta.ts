@@ -7,7 +7,7 @@
  * CallSpool.close, waiting for its render), `done` (rendered; `recording` says where),
  * `failed` (the render failed; kept for an operator, not retried at every start).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordingInfo } from '../calls/call-record.js';
@@ -49,34 +49,29 @@ export const newMetaFile = (meta: SpoolCallMeta, state: SpoolState, lostRecords 
   lostRecords,
 });
 
-/** Synchronous replace without fsync: for the capture thread (page cache survives kill -9). */
-export function writeMetaSync(dir: string, m: SpoolMetaFile, durable = false): void {
-  const tmp = join(dir, META_TMP);
-  const fd = openSync(tmp, 'w');
-  try {
-    const data = Buffer.from(JSON.stringify(m));
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, META_FILE));
-  if (durable) fsyncDirSync(dir);
-}
+/**
+ * The text of a meta file whose `meta` is already JSON (`metaJson`): the writer thread gets the
+ * capture thread's JSON and never parses it. Same bytes as JSON.stringify(newMetaFile(...)).
+ */
+export const metaFileText = (metaJson: string, state: SpoolState, lostRecords: number): string =>
+  `{"format":"${META_FORMAT}","version":1,"state":"${state}","meta":${metaJson},"lostRecords":${lostRecords}}`;
 
-/** Durable replace off the calling thread: fsync the data, rename, fsync the directory entry. */
-export async function writeMeta(dir: string, m: SpoolMetaFile): Promise<void> {
+/**
+ * Replace off the calling thread (libuv's pool). Durable (default): fsync the data, rename,
+ * fsync the directory entry; otherwise the page cache is enough (survives kill -9: updates of
+ * an open call, whose final meta is written durably).
+ */
+export async function writeMeta(dir: string, m: SpoolMetaFile | string, durable = true): Promise<void> {
   const tmp = join(dir, META_TMP);
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(JSON.stringify(m));
-    await fh.sync();
+    await fh.writeFile(typeof m === 'string' ? m : JSON.stringify(m));
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
   await rename(tmp, join(dir, META_FILE));
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -85,15 +80,6 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
-  }
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,74 +1,55 @@
 /**
- * Worker-thread entry of SpoolWriter: seals (CRCs) and writes the spools' batches, so that the
- * capture thread only copies packets into memory. Batches of one spool arrive and are written
- * in order, each at the file position the spool gave it. A failed write is cut off the file
- * again; later batches of that spool sent before it learned of the failure (same or older
- * epoch) are dropped, so the file never has a hole. File descriptors are per process, so the
- * main thread's open files are written from here.
+ * Worker-thread entry of SpoolWriter: consumes the spool ring (spool-consumer.ts does the work)
+ * and reports back once per pass. It sleeps on the ring's doorbell with Atomics.waitAsync, so
+ * its own event loop keeps running (fsync answers, the durable meta writes of closing calls):
+ * the capture thread rings for control messages and for every eighth of the ring filled, and
+ * the worker wakes every POLL_MS anyway, so records reach the page cache within a flush
+ * interval plus a few milliseconds without a wake-up per packet.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parentPort } from 'node:worker_threads';
-import { sealAndWrite } from './batch-write.js';
+import { FsyncBatcher } from './fsync-batcher.js';
+import { SpoolConsumer, type SpoolReport } from './spool-consumer.js';
+import { C_BELL, RingConsumer, type RingMemory } from './spool-ring.js';
 
-/** One batch of one spool. */
-export interface WriteRequest {
-  id: number;
-  /** The spool's serial number (file descriptors are reused; this is not). */
-  sid: number;
-  fd: number;
-  pos: number;
-  epoch: number;
-  bufs: ArrayBuffer[];
-  lens: number[];
-  /** Where records start in bufs[0] (after the file header in a file's first batch). */
-  sealFrom: number;
+/** The first message: the ring's shared memory. */
+export interface WriterInit {
+  ring: RingMemory;
 }
 
-/**
- * The batches handed over in one event-loop turn of the capture thread, and the spools closed
- * since: one message each way per turn, however many calls flushed (a message costs ~15 µs).
- */
-export interface WriterMessage {
-  writes: WriteRequest[];
-  forget: number[];
-}
+export type WriterReply = SpoolReport | { ready: true };
 
-export interface WriteDone {
-  id: number;
-  ok: boolean;
-  dropped: boolean;
-  bytes: number;
-  bufs: ArrayBuffer[];
-}
+/** Longest sleep without a doorbell (measured: 10 ms costs < 1 % of a core idle). */
+const POLL_MS = 10;
 
-export type WriterReply = { done: WriteDone[] } | { ready: true };
+/** Counter deltas alone go back at most this often (a message costs the capture thread ~15 µs). */
+const REPORT_MS = 50;
 
-/** Per spool: the epoch of its last failed batch. */
-const failed = new Map<number, number>();
+type WaitAsync = (a: Int32Array, i: number, v: number, timeout: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-function write(r: WriteRequest): { ok: boolean; dropped: boolean; bytes: number } {
-  const f = failed.get(r.sid);
-  if (f !== undefined && r.epoch <= f) return { ok: false, dropped: true, bytes: 0 };
-  const res = sealAndWrite(
-    r.fd,
-    r.bufs.map((b, i) => new Uint8Array(b, 0, r.lens[i])),
-    r.pos,
-    r.sealFrom,
-  );
-  if (!res.ok) failed.set(r.sid, r.epoch);
-  return { ...res, dropped: false };
+async function run(init: WriterInit, post: (r: SpoolReport) => void): Promise<void> {
+  const ring = new RingConsumer(init.ring);
+  const syncer = new FsyncBatcher();
+  const consumer = new SpoolConsumer(ring, { sync: (fd, dirs) => syncer.sync(fd, dirs), report: post, reportMs: REPORT_MS });
+  for (;;) {
+    // The doorbell is read before the pass: a ring during the pass makes the wait return at once.
+    const bell = Atomics.load(ring.ctrl, C_BELL);
+    consumer.pump();
+    const w = waitAsync(ring.ctrl, C_BELL, bell, POLL_MS);
+    if (w.async) await w.value;
+    else await yieldToLoop();
+  }
 }
 
 const port = parentPort;
 if (port !== null) {
-  port.on('message', (m: WriterMessage) => {
-    const done: WriteDone[] = [];
-    const transfer: ArrayBuffer[] = [];
-    for (const r of m.writes) {
-      done.push({ id: r.id, ...write(r), bufs: r.bufs });
-      for (const b of r.bufs) transfer.push(b);
-    }
-    for (const sid of m.forget) failed.delete(sid);
-    if (done.length > 0) port.postMessage({ done } satisfies WriterReply, transfer);
+  let started = false;
+  // A listener stays registered: it keeps this thread alive while it sleeps in waitAsync.
+  port.on('message', (m: WriterInit) => {
+    if (started) return;
+    started = true;
+    void run(m, (r) => port.postMessage(r satisfies WriterReply));
   });
   port.postMessage({ ready: true } satisfies WriterReply);
 }

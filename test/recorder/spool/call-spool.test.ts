@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import fs, { existsSync, readdirSync, readFileSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Counters } from '../../../recorder/core/counters.js';
-import { packetRecordSize, writePacketRecord, type SpoolPacket } from '../../../recorder/spool/spool-format.js';
+import { packetRecordSize, type SpoolPacket } from '../../../recorder/spool/spool-format.js';
 import { FsyncBatcher } from '../../../recorder/spool/fsync-batcher.js';
 import { SpoolDirectory, listSpools } from '../../../recorder/spool/spool-directory.js';
 import { MEDIA_FILE, META_FILE } from '../../../recorder/spool/spool-meta.js';
 import { readSpool } from '../../../recorder/spool/spool-reader.js';
-import { SpoolWriter, takeChunk } from '../../../recorder/spool/spool-writer.js';
+import { MsgKind, RingConsumer, RingProducer, newRingMemory } from '../../../recorder/spool/spool-ring.js';
+import { SpoolWriter } from '../../../recorder/spool/spool-writer.js';
 import { prng } from '../../support/random.js';
 import { PCMA, PCMU, T0, capNsec, capSec, streamInfo, tmp } from './spool-helpers.js';
 
@@ -85,6 +86,8 @@ describe('CallSpool round trip', () => {
     const spool = new SpoolDirectory(root, new Counters()).open({ id: 'u', callId: 'c1', record: { v: 1 } });
     const s = spool.addStream(streamInfo(5, 'caller', 0, [PCMU]));
     spool.updateMeta({ id: 'u', callId: 'c1', record: { v: 2 } });
+    // The writer thread replaces meta.json: in order with the records, not before updateMeta returns.
+    await spool.whenWritten();
     assert.deepEqual((JSON.parse(readFileSync(join(spool.dir, META_FILE), 'utf8')) as { meta: { record: unknown } }).meta.record, { v: 2 });
     spool.updateStream(s, streamInfo(5, 'caller', 0, [PCMA]));
     spool.append(s, 1, 0, false, 8, T0, 0, Buffer.alloc(160), 0, 160);
@@ -186,6 +189,8 @@ describe('write batching', () => {
       s.addStream(streamInfo(1, 'caller', 0));
       s.addStream(streamInfo(2, 'callee', 1));
     }
+    // Files are created in libuv's pool, off the calling thread.
+    await d.whenWritten();
     let writes = 0;
     const orig = fs.writevSync;
     fs.writevSync = ((...args: Parameters<typeof fs.writevSync>) => {
@@ -220,6 +225,8 @@ describe('write batching', () => {
     const d = new SpoolDirectory(tmp('spool-size'), counters, { now: () => now, maxBufferBytes: 64 * 1024 });
     const s = d.open({ id: 'fast', callId: 'x', record: null });
     s.addStream(streamInfo(1, 'caller', 0));
+    // Until the writer has created the file, records wait in one batch (the cap applies from then on).
+    await s.whenWritten();
     const payload = Buffer.alloc(1200);
     for (let i = 0; i < 1000; i++) s.append(0, i, i * 960, false, 0, T0, 0, payload, 0, payload.length);
     await d.whenWritten();
@@ -235,6 +242,7 @@ describe('write batching', () => {
     const d = new SpoolDirectory(tmp('spool-enospc'), counters, { io: 'sync' });
     const s = d.open({ id: 'full', callId: 'x', record: null });
     s.addStream(streamInfo(1, 'caller', 0));
+    await s.whenWritten();
     const orig = fs.writevSync;
     let fail = true;
     fs.writevSync = ((...args: Parameters<typeof fs.writevSync>) => {
@@ -272,7 +280,7 @@ describe('fsync batching', () => {
     let now = 0;
     const syncer = new FsyncBatcher();
     const counters = new Counters();
-    const d = new SpoolDirectory(tmp('spool-fsync'), counters, { now: () => now, syncer });
+    const d = new SpoolDirectory(tmp('spool-fsync'), counters, { now: () => now, syncer, io: 'sync' });
     const spools = Array.from({ length: 100 }, (_, i) => d.open({ id: `s${i}`, callId: 'x', record: null }));
     for (const s of spools) {
       s.addStream(streamInfo(1, 'caller', 0));
@@ -294,7 +302,7 @@ describe('fsync batching', () => {
   it('without a usable worker, fs.fsync takes over', async () => {
     const syncer = new FsyncBatcher(new URL('./no-such-fsync-worker.js', import.meta.url));
     const counters = new Counters();
-    const d = new SpoolDirectory(tmp('spool-fsync-fb'), counters, { syncer });
+    const d = new SpoolDirectory(tmp('spool-fsync-fb'), counters, { syncer, io: 'sync' });
     const s = d.open({ id: 'fb', callId: 'x', record: null });
     s.addStream(streamInfo(1, 'caller', 0));
     await s.close();
@@ -326,33 +334,7 @@ describe('SpoolDirectory state', () => {
   });
 });
 
-describe('SpoolWriter (the writer thread)', () => {
-  it('a batch that fails (ENOSPC on /dev/full) is reported; later batches of its epoch are dropped, a new epoch is tried', async () => {
-    const w = new SpoolWriter();
-    const fd = fs.openSync('/dev/full', 'w');
-    try {
-      const rec = (): { bufs: Buffer[]; lens: number[] } => {
-        const b = takeChunk();
-        const n = writePacketRecord(b, 0, 0, 1, 2, false, 0, T0, 0, Buffer.alloc(100, 7), 0, 100);
-        return { bufs: [b], lens: [n] };
-      };
-      const first = w.write({ sid: 99, fd, pos: 0, epoch: 0, sealFrom: 0, ...rec() });
-      const second = w.write({ sid: 99, fd, pos: 0, epoch: 0, sealFrom: 0, ...rec() });
-      const other = w.write({ sid: 100, fd, pos: 0, epoch: 0, sealFrom: 0, ...rec() });
-      const r1 = await first;
-      const r2 = await second;
-      assert.deepEqual([r1.ok, r1.dropped], [false, false]);
-      assert.deepEqual([r2.ok, r2.dropped], [false, true], 'same spool, same epoch: not attempted');
-      assert.equal((await other).dropped, false, 'another spool is not affected');
-      assert.equal(r1.bufs.length, 1, 'buffers come back for reuse');
-      const r3 = await w.write({ sid: 99, fd, pos: 0, epoch: 1, sealFrom: 0, ...rec() });
-      assert.equal(r3.dropped, false, 'a new epoch is attempted');
-      w.forget(99);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
-
+describe('SpoolWriter (the ring and its writer thread)', () => {
   it('the worker seals every record: a spool written through it reads back with valid CRCs', async () => {
     const { dir, sent, close } = spoolRandom(5, 400);
     await close();
@@ -360,5 +342,170 @@ describe('SpoolWriter (the writer thread)', () => {
     assert.equal(r.stats.skippedBytes, 0);
     assert.equal(r.stats.badRecords, 0);
     assert.equal(r.streams.reduce((n, st) => n + st.packets.length, 0), sent.length);
+  });
+
+  it('a small ring wraps around many times and every record arrives in order', async () => {
+    // 64 KiB ring: 3000 random packets of up to 1400 bytes (≈ 2.2 MB) wrap it ~35 times.
+    const writer = new SpoolWriter({ ringBytes: 1 << 16 });
+    const rnd = prng(11);
+    const d = new SpoolDirectory(tmp('spool-wrap'), new Counters(), { writer });
+    const spool = d.open({ id: 'wrap', callId: 'w', record: null });
+    spool.addStream(streamInfo(1, 'caller', 0));
+    const sent: Sent[] = [];
+    let dropped = 0;
+    for (let i = 0; i < 3000; i++) {
+      const payload = Buffer.alloc(Math.floor(rnd() * 1400), i & 0xff);
+      const before = spool.lostRecords;
+      spool.append(0, i & 0xffff, i * 160, false, 0, T0 + Math.floor(i / 50), (i % 50) * 20_000_000, payload, 0, payload.length);
+      if (spool.lostRecords !== before) {
+        // The writer fell behind (a busy machine): wait for it, as a test may, and go on.
+        dropped++;
+        await spool.whenWritten();
+        continue;
+      }
+      sent.push({ stream: 0, seq: i & 0xffff, ts: i * 160, marker: false, pt: 0, captureSec: T0 + Math.floor(i / 50), captureNsec: (i % 50) * 20_000_000, payload });
+      if (i % 200 === 0) await spool.whenWritten();
+    }
+    await spool.close();
+    const r = readSpool(spool.dir);
+    assert.deepEqual(r.streams[0]!.packets, sent);
+    assert.equal(r.lostRecords, dropped);
+    await writer.terminate();
+  });
+
+  it('ring producer and consumer: messages of every size across the wrap, pad messages skipped', () => {
+    const mem = newRingMemory(1 << 16);
+    const p = new RingProducer(mem);
+    const c = new RingConsumer(mem);
+    const rnd = prng(7);
+    const got: string[] = [];
+    const want: string[] = [];
+    for (let round = 0; round < 2000; round++) {
+      const len = Math.floor(rnd() * 3000);
+      const at = p.begin(MsgKind.Record, round, len, 0);
+      if (at < 0) {
+        p.publish();
+        c.drain((kind, id, buf, off, n) => got.push(`${kind}/${id}/${n}/${buf[off] ?? '-'}/${buf[off + n - 1] ?? '-'}`));
+        round--;
+        continue;
+      }
+      p.buf.fill(round & 0xff, at, at + len);
+      p.commit();
+      want.push(`${MsgKind.Record}/${round}/${len}/${len ? round & 0xff : '-'}/${len ? round & 0xff : '-'}`);
+    }
+    p.publish();
+    c.drain((kind, id, buf, off, n) => got.push(`${kind}/${id}/${n}/${n ? buf[off] : '-'}/${n ? buf[off + n - 1] : '-'}`));
+    assert.deepEqual(got, want);
+    assert.equal(p.used, 0);
+  });
+
+  it('ring full: packets are dropped and counted, never blocking; control messages wait in order', async () => {
+    const writer = new SpoolWriter({ ringBytes: 1 << 16, url: new URL('./stalled-writer-worker.js', import.meta.url) });
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-full'), counters, { writer });
+    const spool = d.open({ id: 'full', callId: 'f', record: { v: 1 } });
+    spool.addStream(streamInfo(1, 'caller', 0));
+    const payload = Buffer.alloc(160, 9);
+    for (let i = 0; i < 1000; i++) spool.append(0, i, i * 160, false, 0, T0 + Math.floor(i / 50), (i % 50) * 20_000_000, payload, 0, 160);
+    const dropped = counters.get('spool.ring_full');
+    assert.ok(dropped > 500 && dropped < 1000, `${dropped} dropped of 1000`);
+    assert.equal(spool.lostRecords, dropped);
+    assert.equal(writer.stats.ringFull, dropped);
+    // More control messages than the headroom holds: queued, none lost.
+    for (let k = 0; k < 300; k++) spool.updateMeta({ id: 'full', callId: 'f', record: { v: k, pad: 'x'.repeat(100) } });
+    // The writer thread dies: the ring is consumed here from now on, in order.
+    await writer.terminate();
+    await spool.close({ id: 'full', callId: 'f', record: { v: 'final' } });
+    const r = readSpool(spool.dir);
+    assert.equal(r.finalized, true);
+    assert.deepEqual(r.meta.record, { v: 'final' });
+    assert.equal(r.streams[0]!.packets.length, 1000 - dropped);
+    assert.equal(r.lostRecords, dropped);
+    assert.deepEqual(
+      r.streams[0]!.packets.map((p) => p.seq),
+      Array.from({ length: 1000 - dropped }, (_, i) => i),
+    );
+    assert.equal(writer.stats.workerErrors, 1);
+  });
+
+  it('creating a call spool makes no file syscall on the capture thread', async () => {
+    const root = tmp('spool-offthread');
+    // A writer thread that does not consume yet: whatever exists afterwards was not made by open().
+    const writer = new SpoolWriter({ ringBytes: 1 << 16, url: new URL('./stalled-writer-worker.js', import.meta.url) });
+    const d = new SpoolDirectory(root, new Counters(), { writer });
+    const calls: string[] = [];
+    const orig = { mkdirSync: fs.mkdirSync, openSync: fs.openSync, renameSync: fs.renameSync, mkdir: fs.mkdir, open: fs.open };
+    fs.mkdirSync = (...a: Parameters<typeof fs.mkdirSync>) => (calls.push('mkdirSync'), orig.mkdirSync(...a));
+    fs.openSync = (...a: Parameters<typeof fs.openSync>) => (calls.push('openSync'), orig.openSync(...a));
+    fs.renameSync = (...a: Parameters<typeof fs.renameSync>) => (calls.push('renameSync'), orig.renameSync(...a));
+    let spool;
+    try {
+      spool = d.open({ id: 'off', callId: 'o', record: null });
+      spool.addStream(streamInfo(1, 'caller', 0));
+      spool.append(0, 1, 0, false, 0, T0, 0, Buffer.alloc(160), 0, 160);
+      spool.updateMeta({ id: 'off', callId: 'o', record: { v: 2 } });
+      spool.flush();
+    } finally {
+      Object.assign(fs, orig);
+    }
+    assert.deepEqual(calls, []);
+    assert.equal(existsSync(spool.dir), false);
+    // Consumed here once the writer thread is gone: the same messages create everything.
+    await writer.terminate();
+    await spool.whenWritten();
+    assert.deepEqual(readdirSync(spool.dir).sort(), [MEDIA_FILE, META_FILE]);
+    const r = readSpool(spool.dir);
+    assert.equal(r.streams[0]!.packets.length, 1);
+    assert.deepEqual(r.meta.record, { v: 2 });
+    await spool.close();
+  });
+
+  it('a directory name taken behind our back gets a suffix in the writer; dir is final once closed', async () => {
+    const root = tmp('spool-race');
+    const d = new SpoolDirectory(root, new Counters());
+    mkdirSync(join(root, 'race'));
+    const s = d.open({ id: 'race', callId: 'r', record: null });
+    assert.equal(s.dir, join(root, 'race'));
+    await s.close();
+    assert.equal(s.dir, join(root, 'race-1'));
+    assert.equal(readSpool(s.dir).finalized, true);
+  });
+
+  it('files that cannot be created: counted, packets lost, close still resolves', async () => {
+    const root = tmp('spool-cannot');
+    const counters = new Counters();
+    const d = new SpoolDirectory(root, counters);
+    rmSync(root, { recursive: true });
+    writeFileSync(root, 'not a directory');
+    const s = d.open({ id: 'x', callId: 'x', record: null });
+    s.addStream(streamInfo(1, 'caller', 0));
+    for (let i = 0; i < 5; i++) s.append(0, i, 0, false, 0, T0, 0, Buffer.alloc(10), 0, 10);
+    await s.close();
+    assert.equal(counters.get('spool.open_error'), 1);
+    assert.equal(counters.get('spool.lost_records'), 5);
+    assert.equal(s.lostRecords, 5);
+  });
+
+  it('the writer thread dies mid-call: what it wrote stays, the spool stays open for recovery, later calls are written here', async () => {
+    const writer = new SpoolWriter();
+    const root = tmp('spool-died');
+    const counters = new Counters();
+    const d = new SpoolDirectory(root, counters, { writer });
+    const a = d.open({ id: 'a', callId: 'a', record: null });
+    a.addStream(streamInfo(1, 'caller', 0));
+    for (let i = 0; i < 50; i++) a.append(0, i, i * 160, false, 0, T0, i * 20_000_000, Buffer.alloc(160, 1), 0, 160);
+    a.flush();
+    await a.whenWritten();
+    await writer.terminate();
+    for (let i = 50; i < 60; i++) a.append(0, i, i * 160, false, 0, T0 + 1, 0, Buffer.alloc(160, 1), 0, 160);
+    await a.close();
+    const b = d.open({ id: 'b', callId: 'b', record: null });
+    b.addStream(streamInfo(2, 'callee', 1));
+    b.append(0, 1, 0, false, 0, T0, 0, Buffer.alloc(160), 0, 160);
+    await b.close();
+    assert.equal(writer.stats.workerErrors, 1);
+    assert.equal(readSpool(a.dir).streams[0]!.packets.length, 50);
+    assert.equal(readSpool(b.dir).finalized, true);
+    assert.deepEqual(new SpoolDirectory(root, new Counters()).pending(), [a.dir]);
   });
 });
