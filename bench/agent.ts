@@ -11,14 +11,13 @@ import { Agent } from '../agent/agent.js';
 import { defaultAgentConfig } from '../agent/config.js';
 import { CallRecorder } from '../recorder/call-recorder.js';
 import { Counters } from '../recorder/core/counters.js';
-import { parseIpv4 } from '../recorder/core/address.js';
 import { attachHepToRegistry } from '../recorder/hep/call-hooks.js';
-import { encodeHep3, HepFamily, HepPacket, hep3Size } from '../recorder/hep/hep3.js';
+import { encodeHep3, HepPacket, hep3Size } from '../recorder/hep/hep3.js';
 import { HepInput } from '../recorder/hep/hep-input.js';
 import { Pipeline } from '../recorder/pipeline.js';
 import { writePcap, type WriterFrame } from '../test/support/capture-writer.js';
 import { turnCall, type Wrapping } from '../test/support/turn-call.js';
-import { forwardFile } from '../test/agent/agent-harness.js';
+import { fillHep, forwardFile } from '../test/agent/agent-harness.js';
 
 export interface AgentBenchRow {
   name: string;
@@ -113,13 +112,7 @@ async function benchHepIngest(): Promise<AgentBenchRow> {
   const forwarded = (await forwardFile([file])).out.got;
   const h = new HepPacket();
   const encoded = forwarded.map((x, i) => {
-    const [src, sp] = x.src.split(':');
-    const [dst, dp] = x.dst.split(':');
-    Object.assign(h, { family: HepFamily.IPv4, ipProto: x.ipProto, src4: parseIpv4(src!), dst4: parseIpv4(dst!), srcPort: Number(sp), dstPort: Number(dp), protoType: x.protoType, seq: i });
-    [h.tsSec, h.tsUsec] = x.ts.split('.').map(Number) as [number, number];
-    h.payloadBuf = x.payload;
-    h.payloadOff = 0;
-    h.payloadLen = x.payload.length;
+    fillHep(h, x).seq = i;
     const b = Buffer.alloc(hep3Size(h));
     encodeHep3(h, b);
     return b;

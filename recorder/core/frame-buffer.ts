@@ -81,3 +81,26 @@ export class FrameBuffer {
     }
   }
 }
+
+/** A protocol's stream framer: its rules in a FrameBuffer, and the stream operations callers use. */
+export abstract class FramedStream {
+  protected abstract readonly fb: FrameBuffer;
+
+  /** The stream stopped: no frame where one must start (until reset()). */
+  get lost(): boolean {
+    return this.fb.lost;
+  }
+
+  reset(): void {
+    this.fb.reset();
+  }
+
+  /** Bytes buffered waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.fb.buffered;
+  }
+
+  push(buf: Buffer, off = 0, len = buf.length - off): void {
+    this.fb.push(buf, off, len);
+  }
+}

@@ -5,7 +5,7 @@
  * hostile or confused sender costs bounded memory and work and the stream recovers.
  */
 import { u16 } from '../core/bytes.js';
-import { FRAME_LOST, FrameBuffer } from '../core/frame-buffer.js';
+import { FRAME_LOST, FrameBuffer, FramedStream } from '../core/frame-buffer.js';
 import { HEP3_HEADER_LEN } from './hep3.js';
 
 const MAGIC = Buffer.from('HEP3', 'latin1');
@@ -14,8 +14,8 @@ const MAX_PACKET = 0xffff;
 /** Called per whole packet; buf is the framer's buffer, valid only during the call. */
 export type HepPacketHandler = (buf: Buffer, off: number, len: number) => void;
 
-export class HepStreamFramer {
-  private readonly fb: FrameBuffer;
+export class HepStreamFramer extends FramedStream {
+  protected readonly fb: FrameBuffer;
   /** Bytes skipped to find a packet start again. */
   skipped = 0;
   /** Times the stream lost sync. */
@@ -25,6 +25,7 @@ export class HepStreamFramer {
   private inSync = true;
 
   constructor(onPacket: HepPacketHandler) {
+    super();
     this.fb = new FrameBuffer(MAX_PACKET + HEP3_HEADER_LEN, {
       headerLen: HEP3_HEADER_LEN,
       measure: (b, start) => {
@@ -47,9 +48,5 @@ export class HepStreamFramer {
         onPacket(b, start, size);
       },
     });
-  }
-
-  push(buf: Buffer, off = 0, len = buf.length - off): void {
-    this.fb.push(buf, off, len);
   }
 }

@@ -16,7 +16,7 @@
 import { u16 } from '../core/bytes.js';
 import { Status } from '../core/status.js';
 import { STUN_HEADER_LEN } from './stun-message.js';
-import { FRAME_LOST, FrameBuffer } from '../core/frame-buffer.js';
+import { FRAME_LOST, FrameBuffer, FramedStream } from '../core/frame-buffer.js';
 
 export const CHANNEL_DATA_HEADER_LEN = 4;
 export const CHANNEL_MIN = 0x4000;
@@ -63,11 +63,12 @@ const MAX_FRAME = STUN_HEADER_LEN + 0xffff;
  * Buffering is bounded by one maximal frame (MAX_FRAME + 4 bytes). [MS-TURN] over TCP adds its own
  * framing header (§2.1) and is not handled here.
  */
-export class TurnStreamFramer {
-  private readonly fb: FrameBuffer;
+export class TurnStreamFramer extends FramedStream {
+  protected readonly fb: FrameBuffer;
   frames = 0;
 
   constructor(onFrame: TurnFrameHandler) {
+    super();
     this.fb = new FrameBuffer(MAX_FRAME + 4, {
       headerLen: 4,
       measure: (b, start) => {
@@ -82,22 +83,5 @@ export class TurnStreamFramer {
         onFrame(b[start]! >>> 6 === 0 ? TurnFrameKind.Stun : TurnFrameKind.ChannelData, b, start, size);
       },
     });
-  }
-
-  get lost(): boolean {
-    return this.fb.lost;
-  }
-
-  reset(): void {
-    this.fb.reset();
-  }
-
-  /** Bytes buffered waiting for the rest of a frame. */
-  get buffered(): number {
-    return this.fb.buffered;
-  }
-
-  push(buf: Buffer, off: number, len: number): void {
-    this.fb.push(buf, off, len);
   }
 }

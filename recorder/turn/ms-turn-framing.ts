@@ -15,7 +15,7 @@
  * skipped by PseudoTlsSkipper below.
  */
 import { u16 } from '../core/bytes.js';
-import { FRAME_LOST, FrameBuffer } from '../core/frame-buffer.js';
+import { FRAME_LOST, FrameBuffer, FramedStream } from '../core/frame-buffer.js';
 
 export const MS_TCP_HEADER_LEN = 4;
 export const MsTcpFrame = { Control: 0x02, Data: 0x03 } as const;
@@ -36,11 +36,12 @@ export type MsTurnFrameHandler = (type: MsTcpFrame, buf: Buffer, off: number, le
  * with another type or a non-zero reserved byte means the stream is not MS-TURN (or sync was lost
  * after a capture gap): the framer stops (`lost`) until reset().
  */
-export class MsTurnStreamFramer {
-  private readonly fb: FrameBuffer;
+export class MsTurnStreamFramer extends FramedStream {
+  protected readonly fb: FrameBuffer;
   frames = 0;
 
   constructor(onFrame: MsTurnFrameHandler) {
+    super();
     this.fb = new FrameBuffer(MS_TCP_HEADER_LEN + 0xffff, {
       headerLen: MS_TCP_HEADER_LEN,
       measure: (b, start) => (isMsTurnTcpHeader(b, start, MS_TCP_HEADER_LEN) ? MS_TCP_HEADER_LEN + u16(b, start + 2) : FRAME_LOST),
@@ -49,22 +50,6 @@ export class MsTurnStreamFramer {
         onFrame(b[start] as MsTcpFrame, b, start + MS_TCP_HEADER_LEN, size - MS_TCP_HEADER_LEN);
       },
     });
-  }
-
-  get lost(): boolean {
-    return this.fb.lost;
-  }
-
-  reset(): void {
-    this.fb.reset();
-  }
-
-  get buffered(): number {
-    return this.fb.buffered;
-  }
-
-  push(buf: Buffer, off: number, len: number): void {
-    this.fb.push(buf, off, len);
   }
 }
 

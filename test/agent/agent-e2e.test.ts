@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { encodeHep3, HepPacket } from '../../recorder/hep/hep3.js';
 import { writePcap, type WriterFrame } from '../support/capture-writer.js';
 import { indexedCalls, runAgent, sleep, startRecorder, stopRecorder, until } from '../support/hep-processes.js';
 import * as B from '../support/packets.js';
+import { freePort } from '../support/live-recorder.js';
 import { turnCall, writeTurnCalls, type Wrapping } from '../support/turn-call.js';
 import { replayCalls, sameAudio, streamsView } from '../support/recording-compare.js';
 
@@ -42,15 +43,6 @@ function scrape(port: number): Promise<string> {
 const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 
 const streams = streamsView;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('agent → HEP → recorder run (loopback)', { timeout: 120_000 }, () => {
   it('each TURN wrapping, over UDP and TCP, records what replaying the unwrapped capture records; hostile HEP is counted', async () => {

@@ -1,9 +1,8 @@
 /** Runs captures through the agent's Forwarder in-process and keeps every HEP packet it emits. */
 import { openCaptureFile } from '../../recorder/capture/file-source.js';
-import { formatIpv4, formatIpv6 } from '../../recorder/core/address.js';
+import { formatIpv4, formatIpv6, parseIpv4 } from '../../recorder/core/address.js';
 import { Counters } from '../../recorder/core/counters.js';
-import type { HepPacket } from '../../recorder/hep/hep3.js';
-import { HepFamily } from '../../recorder/hep/hep3.js';
+import { HepFamily, type HepPacket } from '../../recorder/hep/hep3.js';
 import { Pipeline } from '../../recorder/pipeline.js';
 import { Interest } from '../../agent/capture/interest.js';
 import { Forwarder, type HepOutput } from '../../agent/forwarder.js';
@@ -56,4 +55,16 @@ export async function forwardFile(
   }
   pipeline.finish();
   return { out, fwd, counters };
+}
+
+/** Fills `h` with a forwarded IPv4 packet as the agent sent it (addresses, ports, time, type, TURN flags, payload). */
+export function fillHep(h: HepPacket, x: Forwarded): HepPacket {
+  const [src, sp] = x.src.split(':');
+  const [dst, dp] = x.dst.split(':');
+  Object.assign(h, { family: HepFamily.IPv4, ipProto: x.ipProto, src4: parseIpv4(src!), dst4: parseIpv4(dst!), srcPort: Number(sp), dstPort: Number(dp), protoType: x.protoType, turnFlags: x.flags, turnChannel: x.channel });
+  [h.tsSec, h.tsUsec] = x.ts.split('.').map(Number) as [number, number];
+  h.payloadBuf = x.payload;
+  h.payloadOff = 0;
+  h.payloadLen = x.payload.length;
+  return h;
 }

@@ -5,18 +5,12 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { MP3_WRITER, mp3RateFor, type Mp3Writer } from '../../codecs/mp3-writer.js';
 import { bestRealtime, bestLag, correlation, ffmpegDecode, ffprobe, ffprobeDecodedSamples, interleave, speech, writeInBlocks } from '../support/ffprobe.js';
+import { speechOf, TEXT_A, TEXT_B } from '../support/speech.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mp3-'));
 const SECONDS = 7.3;
-const TEXT_A = 'The quick brown fox jumps over the lazy dog. This call may be recorded for quality and training purposes. Thank you.';
-const TEXT_B = 'Please hold while we connect you to the next available agent. Your call is important to us. Goodbye now.';
 
-function speech73(text: string, rate: number): Int16Array {
-  const s = speech(text, rate);
-  const out = new Int16Array(Math.round(SECONDS * rate));
-  out.set(s.subarray(0, out.length));
-  return out;
-}
+const speech73 = (text: string, rate: number): Int16Array => speechOf(text, rate, SECONDS);
 
 function write(path: string, rate: number, channels: number, pcm: Int16Array, opts: { tags?: Record<string, string>; bitrate?: number } = {}): Mp3Writer {
   const w = writeInBlocks(MP3_WRITER.create(path, { sampleRate: rate, channels, ...opts }) as Mp3Writer, pcm, channels, [1000, 4410, 20000, 7]);

@@ -6,21 +6,14 @@ import { describe, it } from 'node:test';
 import { OggPageWriter, readOgg } from '../../codecs/ogg.js';
 import { OGG_OPUS_WRITER, OggOpusWriter, opusHead, opusRateFor, opusTags, selfDelimit } from '../../codecs/ogg-opus-writer.js';
 import { OPUS, createOpusEncoder, loadOpus } from '../../codecs/opus.js';
-import { bestRealtime, bestLag, correlation, ffmpegDecode, ffprobe, interleave, opusinfo, speech, writeInBlocks } from '../support/ffprobe.js';
+import { bestRealtime, bestLag, correlation, ffmpegDecode, ffprobe, interleave, opusinfo, writeInBlocks } from '../support/ffprobe.js';
+import { speechOf, TEXT_A, TEXT_B } from '../support/speech.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ogg-opus-'));
 const SECONDS = 7.3;
 
-const TEXT_A = 'The quick brown fox jumps over the lazy dog. This call may be recorded for quality and training purposes. Thank you.';
-const TEXT_B = 'Please hold while we connect you to the next available agent. Your call is important to us. Goodbye now.';
 
-/** Exactly 7.3 s of speech at `rate` (espeak-ng, cut or padded with silence). */
-function speech73(text: string, rate: number): Int16Array {
-  const s = speech(text, rate);
-  const out = new Int16Array(Math.round(SECONDS * rate));
-  out.set(s.subarray(0, out.length));
-  return out;
-}
+const speech73 = (text: string, rate: number): Int16Array => speechOf(text, rate, SECONDS);
 
 function tone(rate: number, hz: number, seconds: number): Int16Array {
   const out = new Int16Array(Math.round(seconds * rate));

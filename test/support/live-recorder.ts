@@ -1,5 +1,6 @@
 /** `bin/recorder run --iface lo …` as a child process for the live-capture tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 
 export interface LiveRecorder {
   child: ChildProcess;
@@ -25,3 +26,13 @@ export function startLiveRecorder(args: string[]): LiveRecorder {
 }
 
 export const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
+
+/** A TCP port free on 127.0.0.1 right now (for a listener a child process opens next). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });

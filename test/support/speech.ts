@@ -29,3 +29,15 @@ export function speak(text: string, rate: number, o: SpeakOptions = {}): Int16Ar
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Two different utterances, for the two parties of a dual-channel writer test. */
+export const TEXT_A = 'The quick brown fox jumps over the lazy dog. This call may be recorded for quality and training purposes. Thank you.';
+export const TEXT_B = 'Please hold while we connect you to the next available agent. Your call is important to us. Goodbye now.';
+
+/** Exactly `seconds` of `text` spoken at `rate` (cut, or padded with silence). */
+export function speechOf(text: string, rate: number, seconds: number): Int16Array {
+  const s = speak(text, rate);
+  const out = new Int16Array(Math.round(seconds * rate));
+  out.set(s.subarray(0, out.length));
+  return out;
+}

@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -23,6 +22,7 @@ import { indexedCalls, runAgent, startRecorder, stopRecorder, until } from '../.
 import * as B from '../../support/packets.js';
 import { addressValue, channelData, stunMessage, type Addr } from '../../support/turn-call.js';
 import { lyncCall, type LyncParty } from '../../recorder/netfeed/lync-messages.js';
+import { freePort } from '../../support/live-recorder.js';
 import { assertChannelHas } from '../../recorder/sccp/sccp-helpers.js';
 
 const KEY = 'e2e-feed-key-0123456789';
@@ -110,15 +110,6 @@ function mediaCaptures(mirrored: string, edge: string): void {
   sent.set(0xc2, c2);
   writePcap(edge, frames.sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec), { linkType: 1 });
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('agent feed → recorder run --netfeed, media through agent --read (TURN unwrapped) → HEP', { timeout: 90_000 }, () => {
   it('three users behind one Mediation address, one through the Edge relay: each call recorded to the right user with its audio', async () => {

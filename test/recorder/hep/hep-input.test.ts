@@ -19,7 +19,17 @@ import { Pipeline } from '../../../recorder/pipeline.js';
 import { writePcap } from '../../support/capture-writer.js';
 import { tshark } from '../../support/tshark.js';
 import { turnCall } from '../../support/turn-call.js';
-import { forwardFile } from '../../agent/agent-harness.js';
+import { fillHep, forwardFile } from '../../agent/agent-harness.js';
+
+/** A recorder fed by a HEP input, as `recorder run --hep` wires them. */
+function hepRecorder(): { counters: Counters; recorder: CallRecorder; pipeline: Pipeline; input: HepInput } {
+  const counters = new Counters();
+  const recorder = new CallRecorder({ counters });
+  const pipeline = new Pipeline(counters, recorder);
+  const input = new HepInput({ counters, authKey: '', inject: (p) => pipeline.inject(p) });
+  attachHepToRegistry(recorder.registry, input.relays, input.loss);
+  return { counters, recorder, pipeline, input };
+}
 
 const SIP = Buffer.from('INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.2.3:5062;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: hep-oracle-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n');
 
@@ -155,21 +165,12 @@ describe('HepInput', () => {
     const file = join(dir, 'c.pcap');
     writePcap(file, call.unwrapped, { linkType: 1 });
     const forwarded = (await forwardFile([file])).out.got;
-    const counters = new Counters();
-    const recorder = new CallRecorder({ counters });
-    const pipeline = new Pipeline(counters, recorder);
-    const input = new HepInput({ counters, authKey: '', inject: (p) => pipeline.inject(p) });
-    attachHepToRegistry(recorder.registry, input.relays, input.loss);
+    const { recorder, pipeline, input } = hepRecorder();
     const h = new HepPacket();
     forwarded.forEach((x, i) => {
       if (i === 10 || i === 11 || i === 12) return; // three HEP packets lost on the way
-      const [src, sp] = x.src.split(':');
-      const [dst, dp] = x.dst.split(':');
-      Object.assign(h, { family: HepFamily.IPv4, ipProto: x.ipProto, src4: parseIpv4(src!), dst4: parseIpv4(dst!), srcPort: Number(sp), dstPort: Number(dp), protoType: x.protoType, captureId: 5 });
-      [h.tsSec, h.tsUsec] = x.ts.split('.').map(Number) as [number, number];
-      h.payloadBuf = x.payload;
-      h.payloadOff = 0;
-      h.payloadLen = x.payload.length;
+      fillHep(h, x);
+      h.captureId = 5;
       h.seq = i;
       const b = encode(h);
       input.onPacket(b, 0, b.length, '127.0.0.1');
@@ -186,21 +187,10 @@ describe('HepInput', () => {
     const file = join(dir, 'c.pcap');
     writePcap(file, call.wrapped, { linkType: 1 });
     const forwarded = (await forwardFile([file])).out.got;
-    const counters = new Counters();
-    const recorder = new CallRecorder({ counters });
-    const pipeline = new Pipeline(counters, recorder);
-    const input = new HepInput({ counters, authKey: '', inject: (p) => pipeline.inject(p) });
-    attachHepToRegistry(recorder.registry, input.relays, input.loss);
+    const { counters, recorder, pipeline, input } = hepRecorder();
     const h = new HepPacket();
     for (const x of forwarded) {
-      const [src, sp] = x.src.split(':');
-      const [dst, dp] = x.dst.split(':');
-      Object.assign(h, { family: HepFamily.IPv4, ipProto: x.ipProto, src4: parseIpv4(src!), dst4: parseIpv4(dst!), srcPort: Number(sp), dstPort: Number(dp), protoType: x.protoType, turnFlags: x.flags, turnChannel: x.channel });
-      [h.tsSec, h.tsUsec] = x.ts.split('.').map(Number) as [number, number];
-      h.payloadBuf = x.payload;
-      h.payloadOff = 0;
-      h.payloadLen = x.payload.length;
-      const b = encode(h);
+      const b = encode(fillHep(h, x));
       input.onPacket(b, 0, b.length, '127.0.0.1');
     }
     const [rec] = await recorder.finish(pipeline.now, 'end');

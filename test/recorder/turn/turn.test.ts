@@ -16,6 +16,7 @@ import {
 } from '../../../recorder/turn/stun-message.js';
 import { prng } from '../../support/random.js';
 import { tshark } from '../../support/tshark.js';
+import { stunMessage } from '../../support/turn-call.js';
 
 const FIXTURE = 'fixtures/nDPI__stun.pcap';
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -163,22 +164,6 @@ describe('TURN relay messages (RFC 8656 §11, §12) against tshark', () => {
   });
 });
 
-/** Builds a STUN message (test-side encoder, written from RFC 8489 §5 independently of the decoder). */
-function stun(type: number, tx: Buffer, attrs: [number, Buffer][], magic = true): Buffer {
-  const body = Buffer.concat(
-    attrs.map(([t, v]) => {
-      const h = Buffer.alloc(4);
-      h.writeUInt16BE(t, 0);
-      h.writeUInt16BE(v.length, 2);
-      return Buffer.concat([h, v, Buffer.alloc((4 - (v.length % 4)) % 4)]);
-    }),
-  );
-  const h = Buffer.alloc(4);
-  h.writeUInt16BE(type, 0);
-  h.writeUInt16BE(body.length, 2);
-  return Buffer.concat([h, magic ? hex('2112a442') : Buffer.alloc(0), tx, body]);
-}
-
 describe('addresses (RFC 8489 §14.1, §14.2)', () => {
   it('XOR-PEER-ADDRESS over IPv6 un-XORs with cookie ‖ transaction id', () => {
     const tx = hex('0102030405060708090a0b0c');
@@ -188,7 +173,7 @@ describe('addresses (RFC 8489 §14.1, §14.2)', () => {
     x[1] = 2;
     x.writeUInt16BE(5004 ^ 0x2112, 2);
     for (let i = 0; i < 16; i++) x[4 + i] = ip[i]! ^ pad[i]!;
-    const msg = stun(0x0016, tx, [[0x0012, x], [0x0013, hex('deadbeef01')]]);
+    const msg = stunMessage(0x0016, tx, [[0x0012, x], [0x0013, hex('deadbeef01')]]);
     const m = new StunMessage();
     assert.equal(decodeStunMessage(msg, 0, msg.length, m), Status.Ok);
     assert.equal(m.cls, StunClass.Indication);
@@ -212,7 +197,7 @@ describe('addresses (RFC 8489 §14.1, §14.2)', () => {
       [0x0115, 0x0012, TurnRelayKind.MsData],
       [0x0004, 0x0011, TurnRelayKind.MsSend],
     ] as const) {
-      const msg = stun(type, tx, [[0x000f, hex('72c64bc6')], [attr, addr], [0x0013, hex('80000001')]], false);
+      const msg = stunMessage(type, tx, [[0x000f, hex('72c64bc6')], [attr, addr], [0x0013, hex('80000001')]], false);
       assert.equal(decodeStunMessage(msg, 0, msg.length, m), Status.Ok);
       assert.equal(m.magic, false);
       assert.equal(m.txLen, 16);
@@ -222,7 +207,7 @@ describe('addresses (RFC 8489 §14.1, §14.2)', () => {
       assert.equal(t.peer.port, 8080);
       assert.deepEqual(msg.subarray(t.dataOff, t.dataOff + t.dataLen), hex('80000001'));
       // Without the MAGIC-COOKIE attribute first, [MS-TURN] §3.1.10 says ignore it.
-      const bare = stun(type, tx, [[attr, addr], [0x0013, hex('80000001')]], false);
+      const bare = stunMessage(type, tx, [[attr, addr], [0x0013, hex('80000001')]], false);
       assert.equal(decodeStunMessage(bare, 0, bare.length, m), Status.Ok);
       assert.equal(decodeTurnRelay(bare, m, t), Status.Unsupported);
     }
