@@ -24,23 +24,33 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { OggPageWriter } from './ogg.js';
 import { OPUS, OPUS_RATES, createOpusEncoder, loadOpus, type OpusEncoder } from './opus.js';
-import type { RecordingWriter, WriterFactory, WriterOptions } from './types.js';
+import type { OpusApplication, RecordingWriter, WriterFactory, WriterOptions } from './types.js';
 
 /** Default bit rates: per stream, speech at the quality of a good wideband call. */
 const DEFAULT_MONO_BPS = 24000;
 const DEFAULT_STEREO_BPS = 32000;
 /**
- * libopus complexity (0–10). At 8 and 16 kHz the encoder is SILK-only (voice signal, narrow- or
- * wideband input), and SILK's complexity 0 (simpler pitch search and noise shaping) measured the
- * same correlation with the source as 1 on our speech tests (0.968 / 0.969 against 0.967 / 0.969
- * at 8 kHz, 0.962 against 0.961 at 16 kHz, 24 kbit/s; 0.961 against 0.958 at 8 kHz and
- * 16 kbit/s, the dual default) while encoding 8–15 % faster; an earlier run found 1 → 10 moves
- * it by about 0.002 at twice the cost or more. Renders must run several hundred times faster
- * than real time.
+ * libopus complexity (0–10). With SILK (application 'voip') complexity 0 measured the same
+ * correlation with the source as 1 on our speech tests (0.961 against 0.958 at 8 kHz and
+ * 16 kbit/s) while encoding 8–15 % faster. With CELT (application 'lowdelay', the default) 0
+ * encodes 1.7× faster than 2 and 3.5× faster than 5 at 12.9 dB waveform SNR against 12.1 / 14.2
+ * dB (espeak-ng speech, 8 kHz, 16 kbit/s). Renders must run several hundred times faster than
+ * real time.
  */
 const COMPLEXITY = 0;
 /**
- * Frame duration: 60 ms, SILK's longest frame (RFC 6716 §2.1.4, TOC configs 3/7/11). Same
+ * Which libopus mode codes the speech. CELT only ('lowdelay') is the default: a C program on
+ * Debian's libopus 1.3.1 at complexity 0, 60 ms and 16 kbit/s encoded espeak-ng speech at
+ * 1,190–1,360× real time at 8 kHz and 1,050× at 16 kHz, against 470–530× and 307× for SILK
+ * ('voip'), and decoded closer to the input: 12.9 / 19.0 / 24.2 dB waveform SNR at 16 / 24 / 32
+ * kbit/s against SILK's 11.3 / 12.2 / 12.4 (8 kHz; 10.2 / 13.3 / 16.3 against 9.4 / 11.3 / 12.0
+ * at 16 kHz). SILK undershoots its bit rate (13.7 kbit/s asked 16), so it remains the choice
+ * for the smallest files. Its lookahead is 2.5 ms against SILK's 6.5 ms (the pre-skip).
+ */
+const DEFAULT_APPLICATION: OpusApplication = 'lowdelay';
+/**
+ * Frame duration: 60 ms, SILK's longest frame (RFC 6716 §2.1.4, TOC configs 3/7/11; CELT codes
+ * it as one packet of three 20-ms frames, code 3 of §3.2.5). Same
  * quality as 20 ms on our speech tests (and 3–4 % fewer bytes: one TOC and range-coder flush
  * per 60 ms), with a third of the packets: fewer encoder calls, packet copies and Ogg lacing.
  */
@@ -226,7 +236,7 @@ export class OggOpusWriter implements RecordingWriter {
     const perStream = Math.max(6000, Math.min(256000, Math.round(total / ch)));
     this.encoders = [];
     for (let s = 0; s < ch; s++) {
-      const e = createOpusEncoder(rate, 1);
+      const e = createOpusEncoder(rate, 1, undefined, opts.opusApplication ?? DEFAULT_APPLICATION);
       e.set(OPUS.SET_BITRATE, perStream);
       e.set(OPUS.SET_COMPLEXITY, COMPLEXITY);
       e.set(OPUS.SET_SIGNAL, OPUS.SIGNAL_VOICE);

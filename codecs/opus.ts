@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { codecsAddonOrNull, type CodecHandle, type CodecsAddon } from './native-addon.js';
-import type { AudioDecoder, DecoderFactory } from './types.js';
+import type { AudioDecoder, DecoderFactory, OpusApplication } from './types.js';
 
 const require = createRequire(import.meta.url);
 
@@ -49,6 +49,8 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 /** libopus request codes (opus_defines.h). */
 export const OPUS = {
   APPLICATION_VOIP: 2048,
+  APPLICATION_AUDIO: 2049,
+  APPLICATION_RESTRICTED_LOWDELAY: 2051,
   SET_BITRATE: 4002,
   SET_VBR: 4006,
   SET_COMPLEXITY: 4010,
@@ -334,8 +336,8 @@ class NativeOpusEncoder implements OpusEncoder {
   private h: CodecHandle | null;
   private readonly channels: number;
 
-  constructor(addon: CodecsAddon, rate: number, channels: number) {
-    const h = addon.opusEncoderOpen(rate, channels, OPUS.APPLICATION_VOIP);
+  constructor(addon: CodecsAddon, rate: number, channels: number, application: number) {
+    const h = addon.opusEncoderOpen(rate, channels, application);
     if (h === null) throw new Error('opus: encoder initialisation failed');
     this.addon = addon;
     this.h = h;
@@ -369,12 +371,12 @@ class WasmOpusEncoder implements OpusEncoder {
   private readonly channels: number;
   private st: number;
 
-  constructor(rate: number, channels: number) {
+  constructor(rate: number, channels: number, application: number) {
     this.channels = channels;
     this.w = opusWasm();
     const x = this.w.x;
     this.st = this.w.alloc(x.opus_encoder_get_size(channels));
-    if (this.st === 0 || x.opus_encoder_init(this.st, rate, channels, OPUS.APPLICATION_VOIP) !== 0) {
+    if (this.st === 0 || x.opus_encoder_init(this.st, rate, channels, application) !== 0) {
       throw new Error('opus: encoder initialisation failed');
     }
     this.lookahead = x.opus_encoder_ctl_get(this.st, OPUS.GET_LOOKAHEAD);
@@ -404,16 +406,25 @@ class WasmOpusEncoder implements OpusEncoder {
   }
 }
 
+/** libopus application for each of ffmpeg's `-application` names (opus_defines.h). */
+export const OPUS_APPLICATION_CODES: Readonly<Record<OpusApplication, number>> = {
+  voip: OPUS.APPLICATION_VOIP,
+  audio: OPUS.APPLICATION_AUDIO,
+  lowdelay: OPUS.APPLICATION_RESTRICTED_LOWDELAY,
+};
+
 /**
- * A new encoder (application VOIP, RFC 6716 §2.1.8 / libopus OPUS_APPLICATION_VOIP) at an Opus
- * rate. `backend` forces one implementation (tests compare them); default: native when it loads.
+ * A new encoder at an Opus rate (RFC 6716 §2.1.8; application VOIP unless told: SILK for speech
+ * at 8–16 kHz; 'lowdelay' is CELT only). `backend` forces one implementation (tests compare
+ * them); default: native when it loads.
  */
-export function createOpusEncoder(rate: number, channels: 1 | 2, backend?: 'native' | 'wasm'): OpusEncoder {
+export function createOpusEncoder(rate: number, channels: 1 | 2, backend?: 'native' | 'wasm', application: OpusApplication = 'voip'): OpusEncoder {
   if (!OPUS_RATES.includes(rate)) throw new Error(`opus: ${rate} Hz is not an Opus rate`);
+  const app = OPUS_APPLICATION_CODES[application];
   const n = backend === 'wasm' ? null : addonEncoder();
-  if (n !== null) return new NativeOpusEncoder(n.addon, rate, channels);
+  if (n !== null) return new NativeOpusEncoder(n.addon, rate, channels, app);
   if (backend === 'native') throw new Error('opus: the native encoder is not available');
-  return new WasmOpusEncoder(rate, channels);
+  return new WasmOpusEncoder(rate, channels, app);
 }
 
 /** Which encoder backend this thread uses ('native': libopus through codecs.node). */

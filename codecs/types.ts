@@ -69,6 +69,16 @@ export interface DecoderFactory {
 
 /** Output formats of a recording. */
 export type RecordingFormat = 'opus' | 'mp3' | 'wav';
+/**
+ * libopus application: 'lowdelay' codes CELT only (the recorder's default: 2.5× faster than
+ * SILK at complexity 0 and closer to the waveform at 16–32 kbit/s per channel, see
+ * codecs/ogg-opus-writer.ts), 'voip' SILK for speech (smaller files below ~14 kbit/s per
+ * channel), 'audio' lets libopus choose.
+ */
+export type OpusApplication = 'lowdelay' | 'voip' | 'audio';
+export const OPUS_APPLICATIONS: readonly OpusApplication[] = ['lowdelay', 'voip', 'audio'];
+/** The encoder settings an administrator chooses (`recording.bitrate`, `recording.opusApplication`). */
+export type EncoderOptions = Pick<WriterOptions, 'bitrate' | 'opusApplication'>;
 
 export interface WriterOptions {
   /** Rate of the PCM handed to write() (the render's rate: 8000, 16000, 48000, …). */
@@ -77,6 +87,8 @@ export interface WriterOptions {
   channels: number;
   /** Encoder bit rate in bit/s for lossy formats (writer's default when absent). */
   bitrate?: number;
+  /** Opus encoder mode (ffmpeg's `-application` names); the Opus writer's default when absent. */
+  opusApplication?: OpusApplication;
   /** Sample encoding where the format offers a choice (WAV: PCM16 or G.711 µ-law/A-law). */
   encoding?: 'pcm16' | 'mulaw' | 'alaw';
   /** Free-form tags (Ogg Opus OpusTags comments, ID3 for MP3): call id, parties, start time. */

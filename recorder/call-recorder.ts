@@ -8,7 +8,7 @@ import type { CallRecord } from './calls/call-record.js';
 import { CallRegistry, type CallTimeouts } from './calls/call-registry.js';
 import type { UsersDirectory } from './calls/users-directory.js';
 import type { CallIndex } from './index/call-index.js';
-import type { RecordingFormat } from '../codecs/types.js';
+import type { EncoderOptions, RecordingFormat } from '../codecs/types.js';
 import type { MediaJobPool } from './media/job-pool.js';
 import { recordingExtension, recordingTags } from './media/writers.js';
 import type { PacketSink } from './pipeline.js';
@@ -38,8 +38,8 @@ export interface CallRecorderOptions {
   format?: RecordingFormat;
   /** Keep each call's spool after its recording is written and indexed (default: removed). */
   keepSpools?: boolean;
-  /** Encoder bit rate (bit/s) for opus/mp3; the writer's default when absent. */
-  bitrate?: number;
+  /** Encoder bit rate and Opus mode; the writer's defaults when absent. */
+  encoder?: EncoderOptions;
   channels?: 1 | 2;
   recordUnattached?: boolean;
   payloadOverrides?: ReadonlyMap<number, PayloadMapping>;
@@ -182,7 +182,7 @@ export class CallRecorder implements PacketSink {
           format,
           channels: call.channels ?? this.opts.channels ?? 2,
           tags: recordingTags(rec),
-          ...(this.opts.bitrate !== undefined ? { bitrate: this.opts.bitrate } : {}),
+          ...(this.opts.encoder !== undefined ? { encoder: this.opts.encoder } : {}),
         });
         // Packets the capture lost while the call was up make its recording incomplete.
         const dropNote = rec.notes.find((n) => n.startsWith('capture dropped'));

@@ -11,7 +11,7 @@ import { Pipeline } from '../pipeline.js';
 import { parsePayloadMapping } from '../rtp/payload-types.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
 import { fail, UsageError } from './errors.js';
-import { RECORDING_FORMATS, isRecordingFormat } from '../ops/config.js';
+import { RECORDING_FORMATS, encoderOptions, isRecordingFormat } from '../ops/config.js';
 import { configPayloadMappings, loadCliConfig } from './load-config.js';
 import { Progress } from './progress.js';
 
@@ -73,7 +73,7 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     recordingsDir: dirs.recordings,
     format,
     keepSpools: config.storage.keepSpools,
-    ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
+    encoder: encoderOptions(config.recording),
     channels: channelsText === 'mono' ? 1 : 2,
     recordUnattached: opts.recordUnattached ?? config.recording.recordUnattached,
     payloadOverrides: overrides,

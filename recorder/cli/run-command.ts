@@ -7,7 +7,7 @@ import { Counters } from '../core/counters.js';
 import { CallIndex } from '../index/call-index.js';
 import { MediaJobPool } from '../media/job-pool.js';
 import { recoverSpools } from '../media/recovery.js';
-import { RECORDING_FORMATS, isRecordingFormat, type InterfaceConfig, type RecorderConfig } from '../ops/config.js';
+import { RECORDING_FORMATS, encoderOptions, isRecordingFormat, type InterfaceConfig, type RecorderConfig } from '../ops/config.js';
 import { RecorderMetrics, startOpsServer, type CaptureTotals } from '../ops/metrics.js';
 import { Pipeline } from '../pipeline.js';
 import { SpoolDirectory } from '../spool/spool-directory.js';
@@ -99,7 +99,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   const recovered = await recoverSpools(st.spoolDir, st.recordingsDir, pool, {
     channels,
     format: config.recording.format,
-    ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
+    encoder: encoderOptions(config.recording),
   });
   for (const r of recovered) {
     const rec = r.meta.record as CallRecord | null;
@@ -133,7 +133,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     recordingsDir: st.recordingsDir,
     format: config.recording.format,
     keepSpools: config.storage.keepSpools,
-    ...(config.recording.bitrate !== null ? { bitrate: config.recording.bitrate } : {}),
+    encoder: encoderOptions(config.recording),
     channels,
     recordUnattached: config.recording.recordUnattached,
     payloadOverrides: overrides,

@@ -13,7 +13,7 @@ import { listSpools, markFailed, markRendered } from '../spool/spool-directory.j
 import { readSpoolHeader } from '../spool/spool-reader.js';
 import type { SpoolCallMeta } from '../spool/spool-meta.js';
 import type { RenderOptions } from './render.js';
-import type { RecordingFormat } from '../../codecs/types.js';
+import type { EncoderOptions, RecordingFormat } from '../../codecs/types.js';
 import type { WavEncoding } from '../../codecs/wav-writer.js';
 import { recordingExtension, recordingTags } from './writers.js';
 
@@ -34,7 +34,7 @@ export interface RecoveryOptions {
   channels?: 1 | 2;
   /** Default opus. */
   format?: RecordingFormat;
-  bitrate?: number;
+  encoder?: EncoderOptions;
   encoding?: WavEncoding;
 }
 
@@ -54,7 +54,7 @@ export async function recoverSpools(root: string, outDir: string, pool: Renderer
       const format = opts.format ?? 'opus';
       const render: RenderOptions = { outPath: join(outDir, `${basename(dir)}.${recordingExtension(format)}`), format, channels: opts.channels ?? 2 };
       if (opts.encoding !== undefined) render.encoding = opts.encoding;
-      if (opts.bitrate !== undefined) render.bitrate = opts.bitrate;
+      if (opts.encoder !== undefined) render.encoder = opts.encoder;
       try {
         // The record as the spool last saw it (a crash may have left it before the call's end).
         const rec0 = meta.record as Partial<CallRecord> | null;

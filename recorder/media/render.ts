@@ -32,7 +32,7 @@ import { StreamPlacer } from './stream-placer.js';
 import { prepareWriter } from './writers.js';
 import { StreamTimeline } from './timeline.js';
 import { DTMF_DIGITS, NoiseSource, comfortNoiseAmplitude, dtmfAmplitude, dtmfTone } from './tones.js';
-import type { RecordingFormat, RecordingWriter, WriterFactory } from '../../codecs/types.js';
+import type { EncoderOptions, RecordingFormat, RecordingWriter, WriterFactory } from '../../codecs/types.js';
 import type { WavEncoding } from '../../codecs/wav-writer.js';
 
 export interface RenderOptions {
@@ -45,8 +45,8 @@ export interface RenderOptions {
   sampleRate?: number;
   /** WAV sample format (default pcm16); mulaw/alaw write G.711 WAV (format tags 7/6). */
   encoding?: WavEncoding;
-  /** Encoder bit rate (bit/s) for Opus and MP3; the writer's default for speech when absent. */
-  bitrate?: number;
+  /** Encoder bit rate (bit/s) for Opus and MP3, Opus mode; the writer's defaults when absent. */
+  encoder?: EncoderOptions;
   /** Tags written into the file where the format has them (OpusTags, ID3). */
   tags?: Record<string, string>;
   /** A timestamp jump that disagrees with capture time by more than this re-anchors (default 1000 ms). */
@@ -420,7 +420,7 @@ function renderSync(
     sampleRate: rate,
     channels,
     encoding: opts.encoding ?? 'pcm16',
-    ...(opts.bitrate !== undefined ? { bitrate: opts.bitrate } : {}),
+    ...opts.encoder,
     ...(opts.tags !== undefined ? { tags: opts.tags } : {}),
   });
   const lagFrames = Math.round((jitterSec + threshold + 1) * rate);

@@ -19,9 +19,15 @@ import { findJsonSyntaxError } from './json-syntax.js';
 import { parseListen } from './listen-address.js';
 import { parsePortRange } from '../siprec/port-pool.js';
 import { DEFAULT_TURN_SERVER_PORTS } from '../turn/turn-input.js';
+import { OPUS_APPLICATIONS, type EncoderOptions, type OpusApplication } from '../../codecs/types.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/** The encoder settings of the `recording` section, as the writers take them. */
+export function encoderOptions(r: RecorderConfig['recording']): EncoderOptions {
+  return { ...(r.bitrate !== null ? { bitrate: r.bitrate } : {}), opusApplication: r.opusApplication };
 }
 
 export const RECORDING_FORMATS = ['wav', 'opus', 'mp3'] as const;
@@ -109,6 +115,8 @@ export interface RecorderConfig {
     format: RecordingFormat;
     /** Encoder bit rate for opus/mp3 in bit/s; null: the writer's default for speech. */
     bitrate: number | null;
+    /** libopus mode: 'lowdelay' (CELT, default), 'voip' (SILK) or 'audio'. */
+    opusApplication: OpusApplication;
     channels: ChannelMode;
     /** Record RTP that no signaling explains. */
     recordUnattached: boolean;
@@ -187,11 +195,12 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
   const users = c.field(top, 'users', '', [], (v, p) => c.array(v, p, (item, ip) => c.user(item, ip)));
   c.usersDistinct(users);
 
-  const rec = c.section(top, 'recording', '', ['format', 'bitrate', 'channels', 'recordUnattached', 'payloadTypes']);
+  const rec = c.section(top, 'recording', '', ['format', 'bitrate', 'opusApplication', 'channels', 'recordUnattached', 'payloadTypes']);
   const recording: RecorderConfig['recording'] = {
     format: c.field(rec, 'format', 'recording', 'opus', (v, p) => c.oneOf(v, p, RECORDING_FORMATS)),
     // Opus spans 6–510 kbit/s (RFC 6716 §2.1.1); MP3 8–320 kbit/s: the writer clamps to its range.
     bitrate: c.field<number | null>(rec, 'bitrate', 'recording', null, (v, p) => c.int(v, p, 6000, 510000)),
+    opusApplication: c.field(rec, 'opusApplication', 'recording', 'lowdelay', (v, p) => c.oneOf(v, p, OPUS_APPLICATIONS)),
     channels: c.field(rec, 'channels', 'recording', 'dual', (v, p) => c.oneOf(v, p, CHANNEL_MODES)),
     recordUnattached: c.field(rec, 'recordUnattached', 'recording', false, (v, p) => c.bool(v, p)),
     payloadTypes: c.field(rec, 'payloadTypes', 'recording', {}, (v, p) => c.payloadTypes(v, p)),

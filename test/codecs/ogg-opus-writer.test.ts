@@ -8,6 +8,7 @@ import { OGG_OPUS_WRITER, OggOpusWriter, opusHead, opusRateFor, opusTags, selfDe
 import { OPUS, createOpusEncoder, loadOpus } from '../../codecs/opus.js';
 import { bestRealtime, bestLag, correlation, ffmpegDecode, ffprobe, interleave, opusinfo, writeInBlocks } from '../support/ffprobe.js';
 import { speechOf, TEXT_A, TEXT_B } from '../support/speech.js';
+import type { OpusApplication } from '../../codecs/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ogg-opus-'));
 const SECONDS = 7.3;
@@ -22,7 +23,7 @@ function tone(rate: number, hz: number, seconds: number): Int16Array {
 }
 
 /** Writes interleaved PCM in uneven blocks (as a mixer would) and returns the writer. */
-function write(path: string, rate: number, channels: number, pcm: Int16Array, opts: { tags?: Record<string, string>; bitrate?: number } = {}): OggOpusWriter {
+function write(path: string, rate: number, channels: number, pcm: Int16Array, opts: { tags?: Record<string, string>; bitrate?: number; opusApplication?: OpusApplication } = {}): OggOpusWriter {
   const w = writeInBlocks(OGG_OPUS_WRITER.create(path, { sampleRate: rate, channels, ...opts }) as OggOpusWriter, pcm, channels, [997, 4096, 160, 20000]);
   assert.equal(w.frames, pcm.length / channels);
   w.close();
@@ -256,6 +257,32 @@ describe('Ogg Opus writer (RFC 7845)', () => {
     const w = new OggOpusWriter(join(dir, 'y.opus'), { sampleRate: 8000, channels: 1 });
     w.close();
     assert.throws(() => w.write(new Int16Array(160), 160));
+  });
+
+  it('opusApplication: CELT only by default, SILK for voip; both keep the speech, CELT closer', async (t) => {
+    await loadOpus();
+    const src = speech73(TEXT_A, 8000);
+    // RFC 6716 §3.1: TOC configurations 0–11 are SILK-only, 12–15 hybrid, 16–31 CELT-only.
+    const modes = (path: string): Set<string> => {
+      const r = readOgg(readFileSync(path));
+      assert.ok(r.ok);
+      return new Set(r.packets.slice(2).map((p) => ((p.data[0]! >> 3) < 12 ? 'silk' : (p.data[0]! >> 3) < 16 ? 'hybrid' : 'celt')));
+    };
+    const corr: Record<string, number> = {};
+    for (const [app, mode, preSkip] of [[undefined, 'celt', 120], ['lowdelay', 'celt', 120], ['voip', 'silk', 312], ['audio', undefined, undefined]] as const) {
+      const path = join(dir, `app-${app ?? 'default'}.opus`);
+      const w = write(path, 8000, 1, src, { bitrate: 16000, ...(app !== undefined ? { opusApplication: app } : {}) });
+      // The pre-skip is the mode's lookahead: 2.5 ms for CELT, 6.5 ms for SILK (48 kHz units).
+      if (preSkip !== undefined) assert.equal(w.preSkip, preSkip);
+      check(path, src.length, 8000, 1, w.preSkip);
+      if (mode !== undefined) assert.deepEqual([...modes(path)], [mode], `${app ?? 'default'}`);
+      assert.deepEqual(opusinfo(path).problems, []);
+      const d = ffmpegDecode(path, 8000, 1);
+      corr[app ?? 'default'] = bestLag(src, d.channel[0]!, 3).corr;
+    }
+    t.diagnostic(Object.entries(corr).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '));
+    for (const v of Object.values(corr)) assert.ok(v >= 0.9, JSON.stringify(corr));
+    assert.ok(corr['lowdelay']! > corr['voip']!, JSON.stringify(corr));
   });
 
   it('bitrate option: the file is about that size', () => {

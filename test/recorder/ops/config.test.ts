@@ -43,7 +43,7 @@ describe('config: defaults', () => {
       inputs: { interfaces: [] },
       sip: { ports: [5060, 5061, 5080] },
       users: [],
-      recording: { format: 'opus', bitrate: null, channels: 'dual', recordUnattached: false, payloadTypes: {} },
+      recording: { format: 'opus', bitrate: null, opusApplication: 'lowdelay', channels: 'dual', recordUnattached: false, payloadTypes: {} },
       storage: { dataDir: './data', spoolDir: 'data/spool', recordingsDir: 'data/recordings', indexDir: 'data/index', keepSpools: false },
       timeouts: { setupSec: 300, mediaSec: 120, holdSec: 7200, orphanRtpSec: 60, maxCallSec: 14400 },
       metrics: { listen: '127.0.0.1:9091' },
@@ -141,6 +141,7 @@ describe('config: one line naming the key', () => {
     ['metrics wrong type', '{"metrics": "127.0.0.1:9091"}', 'config.json: metrics: expected an object or null, got "127.0.0.1:9091"'],
     // values
     ['bad enum', '{"recording": {"format": "ogg"}}', 'config.json: recording.format: expected one of wav, opus, mp3, got "ogg"'],
+    ['bad opus mode', '{"recording": {"opusApplication": "celt"}}', 'config.json: recording.opusApplication: expected one of lowdelay, voip, audio, got "celt"'],
     ['bad channels', '{"recording": {"channels": "stereo"}}', 'config.json: recording.channels: expected one of dual, mono, got "stereo"'],
     ['zero timeout', '{"timeouts": {"holdSec": 0}}', 'config.json: timeouts.holdSec: expected an integer 1-2592000, got 0'],
     ['fractional workers', '{"media": {"workers": 1.5}}', 'config.json: media.workers: expected an integer 1-64, got 1.5'],

@@ -12,7 +12,9 @@ import { describe, it } from 'node:test';
 import { encodeUlaw } from '../../../codecs/g711.js';
 import { CallScenario, sdp } from '../../support/call-scenario.js';
 import { writePcap } from '../../support/capture-writer.js';
+import { readOgg } from '../../../codecs/ogg.js';
 import { bestLag } from '../../support/ffprobe.js';
+import { replaySummary } from '../../support/recording-compare.js';
 import { prng } from '../../support/random.js';
 import { speak } from '../../support/speech.js';
 import { tmp } from '../spool/spool-helpers.js';
@@ -125,5 +127,19 @@ describe('mixed codecs end to end: G.711 caller, G.722 callee, loss and reorderi
       rec.notes.some((n) => /caller .*packets lost/.test(n)),
       rec.notes.join('; '),
     );
+
+    // The Opus mode follows the config: CELT-only packets by default, SILK with "voip" (RFC 6716
+    // §3.1: TOC configurations 16–31 and 0–11; multistream packets start with stream 1's TOC).
+    const modes = (path: string): number[] => {
+      const r = readOgg(readFileSync(path));
+      assert.ok(r.ok);
+      return [...new Set(r.packets.slice(2).map((p) => (p.data[0]! >> 3 < 12 ? 0 : p.data[0]! >> 3 < 16 ? 1 : 2)))];
+    };
+    assert.deepEqual(modes(rec.path), [2], 'CELT only by default');
+    const conf = join(dir, 'voip.json');
+    writeFileSync(conf, JSON.stringify({ recording: { opusApplication: 'voip' } }));
+    const voip = replaySummary([pcap], join(dir, 'out-voip'), conf, ['--format', 'opus']).calls[0]!.recording!;
+    assert.deepEqual(modes(voip.path), [0], 'SILK only with recording.opusApplication "voip"');
+    assert.equal(voip.durationMs, rec.durationMs);
   });
 });
