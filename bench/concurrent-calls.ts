@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { openCaptureFile } from '../recorder/capture/file-source.js';
 import { UsersDirectory } from '../recorder/calls/users-directory.js';
 import { CallRecorder } from '../recorder/call-recorder.js';
@@ -25,6 +27,9 @@ export interface CallsBenchRow {
   callsPerSec: number;
   realtime: number;
   peakActive: number;
+  /** RSS before the first packet, with the writer and media threads and the ring in place. */
+  baseRssMiB: number;
+  /** (RSS − base) ÷ calls, mid-call with every call active, after a full GC of the main thread. */
   rssPerCallKiB: number;
   heapPerCallKiB: number;
   /** Until every WAV is written and indexed. */
@@ -34,8 +39,14 @@ export interface CallsBenchRow {
 
 const T0 = 1_700_000_000;
 
+/** A full GC of this thread (V8's gc() without --expose-gc, which worker threads refuse). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 /** Writes a classic pcap of `n` concurrent G.711 calls, each `seconds` long, starts spread over 1 s. */
-async function generate(path: string, n: number, seconds: number): Promise<number> {
+export async function generate(path: string, n: number, seconds: number): Promise<number> {
   const out = createWriteStream(path);
   out.write(pcapFileHeader());
   const ip = (i: number, side: number): string => `10.${side}.${(i >> 8) & 255}.${i & 255}`;
@@ -118,27 +129,39 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
     mkdirSync(join(work, 'rec'));
     const index = CallIndex.open(join(work, 'index'));
     const pool = new MediaJobPool(1);
-    const spool = new SpoolDirectory(join(work, 'spool'), counters);
+    const spool = new SpoolDirectory(join(work, 'spool'), counters, { lossless: true });
     spool.start();
     const recorder = new CallRecorder({ counters, users: new UsersDirectory(), spool, pool, index, recordingsDir: join(work, 'rec'), format: 'wav', channels: 2 });
     const pipeline = new Pipeline(counters, recorder);
-    global.gc?.();
+    // The fixed costs belong to the base, not to the calls: the capture file open, the writer
+    // thread started (one spool opened and closed), the media worker and the ring (resident from
+    // the start) in place.
+    const cap = await openCaptureFile(file, counters);
+    const warm = spool.open({ id: 'warm-up', callId: 'warm-up', record: null });
+    await warm.close({ id: 'warm-up', callId: 'warm-up', record: null });
+    collectGarbage();
     const base = process.memoryUsage();
     let peak = 0;
     let peakRss = 0;
     let peakHeap = 0;
+    let sampled = false;
+    // Mid-call, when every call is up and its batches are filling: live memory after a GC.
+    const sampleAt = T0 + 1 + seconds / 2;
     const t0 = process.hrtime.bigint();
-    const cap = await openCaptureFile(file, counters);
     for await (const batch of cap.batches()) {
       for (const f of batch) pipeline.push(f);
       const active = recorder.registry.activeCalls;
-      if (active >= peak) {
-        peak = active;
+      peak = Math.max(peak, active);
+      if (!sampled && active === n && pipeline.now >= sampleAt) {
+        sampled = true;
+        collectGarbage();
         const m = process.memoryUsage();
         peakRss = m.rss;
         peakHeap = m.heapUsed;
       }
     }
+    if (!sampled) throw new Error(`bench: never ${n} calls active at once`);
+    if (counters.get('spool.ring_full') > 0) throw new Error('bench: packets dropped by the spool');
     await cap.close();
     const t1 = process.hrtime.bigint();
     pipeline.finish();
@@ -164,8 +187,9 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       callsPerSec: n / processSeconds,
       realtime: captureSeconds / processSeconds,
       peakActive: peak,
-      rssPerCallKiB: Math.max(0, peakRss - base.rss) / 1024 / Math.max(1, peak),
-      heapPerCallKiB: Math.max(0, peakHeap - base.heapUsed) / 1024 / Math.max(1, peak),
+      baseRssMiB: base.rss / 1048576,
+      rssPerCallKiB: Math.max(0, peakRss - base.rss) / 1024 / n,
+      heapPerCallKiB: Math.max(0, peakHeap - base.heapUsed) / 1024 / n,
       endToEndSeconds: Number(t2 - t0) / 1e9,
       tsharkSeconds,
     };

@@ -67,7 +67,8 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     counters,
     users: new UsersDirectory(config.users),
     timeouts: config.timeouts,
-    spool: new SpoolDirectory(dirs.spool, counters),
+    // A file can wait for the disk: no packet is dropped for a full spool ring.
+    spool: new SpoolDirectory(dirs.spool, counters, { lossless: true }),
     pool,
     index,
     recordingsDir: dirs.recordings,

@@ -40,6 +40,11 @@ export interface SpoolOptions {
   io?: 'worker' | 'sync';
   /** Default: the process-wide writer (`worker` mode), a private in-thread one (`sync`). */
   writer?: SpoolWriter;
+  /**
+   * Replay: when the writer thread falls behind, the capture thread waits for it instead of
+   * dropping packets (SpoolWriter.lossless; it applies to the writer, shared by the process).
+   */
+  lossless?: boolean;
 }
 
 export interface SpoolEntry {
@@ -131,6 +136,7 @@ export class SpoolDirectory {
       const syncer = opts.syncer ?? FsyncBatcher.shared();
       this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs) => syncer.sync(fd, dirs) });
     } else this.writer = SpoolWriter.shared();
+    if (opts.lossless === true) this.writer.lossless = true;
     this.dirId = this.writer.register(counters);
     const set = this.open_;
     const names = this.names;

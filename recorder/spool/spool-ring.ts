@@ -64,7 +64,11 @@ export interface RingMemory {
 
 export function newRingMemory(bytes: number): RingMemory {
   if (bytes < 1 << 16 || bytes > 1 << 30 || (bytes & (bytes - 1)) !== 0) throw new RangeError(`ring size ${bytes}: a power of two from 64 KiB to 1 GiB`);
-  return { data: new SharedArrayBuffer(bytes), ctrl: new SharedArrayBuffer(CTRL_INTS * 4) };
+  const data = new SharedArrayBuffer(bytes);
+  // Touch every page now: the ring is resident from the start (a stable RSS, no page faults on
+  // the capture path the first time round).
+  new Uint8Array(data).fill(0);
+  return { data, ctrl: new SharedArrayBuffer(CTRL_INTS * 4) };
 }
 
 /** The capture thread's side. */
@@ -94,6 +98,11 @@ export class RingProducer {
     this.ctrl = new Int32Array(mem.ctrl);
     this.w = Atomics.load(this.ctrl, C_WRITE) >>> 0;
     this.read = Atomics.load(this.ctrl, C_READ) >>> 0;
+  }
+
+  /** The consumer's read index (how far it got). */
+  get consumed(): number {
+    return Atomics.load(this.ctrl, C_READ) >>> 0;
   }
 
   /** Bytes in the ring not consumed yet. */
@@ -165,6 +174,20 @@ export class RingProducer {
     if (this.sinceBell >= this.size >>> 3) this.bell();
   }
 
+  /**
+   * Blocks this thread until the consumer frees space or `ms` pass (replay only: a live capture
+   * must never wait). Returns whether the consumer made progress.
+   */
+  waitForConsumer(ms: number): boolean {
+    this.bell();
+    const r = Atomics.load(this.ctrl, C_READ);
+    if ((r >>> 0) === this.read) Atomics.wait(this.ctrl, C_READ, r, ms);
+    const now = Atomics.load(this.ctrl, C_READ) >>> 0;
+    const moved = now !== this.read;
+    this.read = now;
+    return moved;
+  }
+
   /** Publishes and wakes the consumer now (control messages: someone may be waiting for the answer). */
   bell(): void {
     this.publish();
@@ -212,12 +235,18 @@ export class RingConsumer {
       // Give space back every 1 MiB, not only at the end of a long drain.
       if (((r - released) >>> 0) >= 1 << 20) {
         this.r = r;
-        Atomics.store(this.ctrl, C_READ, r | 0);
+        this.release(r);
         released = r;
       }
     }
     this.r = r;
-    Atomics.store(this.ctrl, C_READ, r | 0);
+    this.release(r);
     return (r - start) >>> 0;
+  }
+
+  /** Gives space back; a producer waiting for it (waitForConsumer) wakes. */
+  private release(r: number): void {
+    Atomics.store(this.ctrl, C_READ, r | 0);
+    Atomics.notify(this.ctrl, C_READ);
   }
 }

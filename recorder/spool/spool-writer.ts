@@ -38,6 +38,8 @@ export interface SpoolWriterOptions {
   ringBytes?: number;
   /** The worker's entry (tests substitute one). */
   url?: URL;
+  /** Lossless mode gives up (drops, counted) after the writer thread made no progress this long (default 10 s). */
+  stallLimitMs?: number;
   /** Consume the ring on this thread, synchronously (`sync` spool mode). */
   inThread?: boolean;
   /** fsync for the in-thread consumer (the worker uses its own FsyncBatcher). */
@@ -51,6 +53,8 @@ interface Queued {
 }
 
 const DEFAULT_RING = 16 * 1024 * 1024;
+/** Lossless mode: wait for the consumer in slices of this long. */
+const LOSSLESS_WAIT_MS = 50;
 
 export class SpoolWriter {
   private static instance: SpoolWriter | null = null;
@@ -64,6 +68,9 @@ export class SpoolWriter {
   private readonly mem: RingMemory;
   /** Packets leave this much of the ring to control messages. */
   private readonly headroom: number;
+  private readonly stallLimitMs: number;
+  /** Lossless mode gave up while the consumer stood at this read index (-1: it did not). */
+  private stuckAt = -1;
   private readonly url: URL;
   private readonly syncFn: (fd: number, dirs: string[]) => Promise<boolean>;
   private worker: Worker | null = null;
@@ -78,6 +85,12 @@ export class SpoolWriter {
   private acked = 0;
   private waiters: { ticket: number; resolve: () => void }[] = [];
   private readonly closing = new Map<number, (c: ClosedSpool) => void>();
+  /**
+   * Ring full: wait for the writer thread instead of dropping packets. For a replay, where the
+   * file can wait and every packet must reach its recording; a live capture drops and counts
+   * (it must not fall behind the wire). Set by `SpoolOptions.lossless`.
+   */
+  lossless = false;
   /** batches: writes done by the consumer; ringFull: packets dropped because the ring was full. */
   readonly stats = { batches: 0, workerErrors: 0, ringFull: 0 };
 
@@ -85,6 +98,7 @@ export class SpoolWriter {
     this.mem = newRingMemory(opts.ringBytes ?? DEFAULT_RING);
     this.ring = new RingProducer(this.mem);
     this.headroom = this.ring.size >>> 4;
+    this.stallLimitMs = opts.stallLimitMs ?? 10_000;
     this.url = opts.url ?? new URL('./spool-writer-worker.js', import.meta.url);
     this.syncFn = opts.sync ?? ((fd, dirs): Promise<boolean> => FsyncBatcher.shared().sync(fd, dirs));
     if (opts.inThread === true) this.consumeHere();
@@ -102,13 +116,25 @@ export class SpoolWriter {
    * `ring.buf` (then `ring.commit()`), or -1 when it must be dropped (ring full). Hot path.
    */
   reserveRecord(sid: number, body: number): number {
-    if (this.queue.length === 0 || this.drainQueue()) {
-      const at = this.ring.begin(MsgKind.Record, sid, body, this.headroom);
-      if (at >= 0) return at;
-      if (this.consumer !== null) {
-        this.pump();
-        return this.ring.begin(MsgKind.Record, sid, body, 0);
+    for (let stalls = 0; ; ) {
+      if (this.queue.length === 0 || this.drainQueue()) {
+        const at = this.ring.begin(MsgKind.Record, sid, body, this.headroom);
+        if (at >= 0) return at;
+        if (this.consumer !== null) {
+          this.pump();
+          return this.ring.begin(MsgKind.Record, sid, body, 0);
+        }
       }
+      // Lossless (a replay): wait for the writer thread; give up only if it stops moving.
+      if (!this.lossless || this.worker === null) break;
+      // Once given up, drop at once until the writer thread moves again.
+      if (this.stuckAt !== -1 && this.ring.consumed === this.stuckAt) break;
+      this.stuckAt = -1;
+      if (stalls * LOSSLESS_WAIT_MS >= this.stallLimitMs) {
+        this.stuckAt = this.ring.consumed;
+        break;
+      }
+      stalls = this.ring.waitForConsumer(LOSSLESS_WAIT_MS) ? 0 : stalls + 1;
     }
     this.stats.ringFull++;
     return -1;

@@ -428,6 +428,42 @@ describe('SpoolWriter (the ring and its writer thread)', () => {
     assert.equal(writer.stats.workerErrors, 1);
   });
 
+  it('lossless (replay): a full ring makes the capture thread wait for the writer thread, nothing dropped', async () => {
+    const writer = new SpoolWriter({ ringBytes: 1 << 16 });
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-lossless'), counters, { writer, lossless: true });
+    const spool = d.open({ id: 'lossless', callId: 'l', record: { v: 1 } });
+    spool.addStream(streamInfo(1, 'caller', 0));
+    const payload = Buffer.alloc(160, 7);
+    // 20,000 records (≈ 3.7 MB) through a 64 KiB ring in one synchronous loop: without waiting
+    // almost all of them would be dropped (as in the test above).
+    const n = 20_000;
+    for (let i = 0; i < n; i++) spool.append(0, i & 0xffff, i * 160, false, 0, T0 + Math.floor(i / 50), (i % 50) * 20_000_000, payload, 0, 160);
+    assert.equal(counters.get('spool.ring_full'), 0);
+    assert.equal(spool.lostRecords, 0);
+    await spool.close({ id: 'lossless', callId: 'l', record: { v: 'final' } });
+    const r = readSpool(spool.dir);
+    assert.equal(r.streams[0]!.packets.length, n);
+    assert.equal(r.lostRecords, 0);
+    await writer.terminate();
+  });
+
+  it('lossless gives up on a writer thread that makes no progress: dropped and counted', async () => {
+    const writer = new SpoolWriter({ ringBytes: 1 << 16, stallLimitMs: 200, url: new URL('./stalled-writer-worker.js', import.meta.url) });
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-lossless-stall'), counters, { writer, lossless: true });
+    const spool = d.open({ id: 'stall', callId: 's', record: { v: 1 } });
+    spool.addStream(streamInfo(1, 'caller', 0));
+    const payload = Buffer.alloc(160, 9);
+    const t0 = Date.now();
+    for (let i = 0; i < 1000; i++) spool.append(0, i, i * 160, false, 0, T0 + Math.floor(i / 50), (i % 50) * 20_000_000, payload, 0, 160);
+    const dropped = counters.get('spool.ring_full');
+    assert.ok(dropped > 500, `${dropped} dropped`);
+    assert.equal(spool.lostRecords, dropped);
+    assert.ok(Date.now() - t0 >= 200, 'waited for the writer first');
+    await writer.terminate();
+  });
+
   it('creating a call spool makes no file syscall on the capture thread', async () => {
     const root = tmp('spool-offthread');
     // A writer thread that does not consume yet: whatever exists afterwards was not made by open().
