@@ -6,6 +6,7 @@ import type { CallRecord } from '../recorder/calls/call-record.js';
 import { portLayout, type GeneratorResult } from './load-generator.js';
 import { scrapeMetrics } from '../test/support/metrics-scrape.js';
 import { makeVethNamespace, removeStaleNamespaces } from './veth-namespace.js';
+import { cpuSeconds } from './proc-stat.js';
 
 /**
  * `npm run bench:capacity` (issue 8): for each N and output format, `recorder run` captures N live
@@ -43,18 +44,11 @@ const FORMATS = list(process.env['BENCH_CAPACITY_FORMATS'], 'wav,opus');
 const SECONDS = Number(process.env['BENCH_CAPACITY_SECONDS'] ?? 20);
 const RAMP = Number(process.env['BENCH_CAPACITY_RAMP'] ?? 5);
 const BASE = Number(process.env['BENCH_CAPACITY_BASE_PORT'] ?? 40000);
-const CLK_TCK = 100; // Linux USER_HZ on every platform Node ships for
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
 
-/** utime + stime of a live process, seconds (fields 14 and 15 of /proc/PID/stat, after the comm). */
-function cpuSeconds(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 const statusKiB = (pid: number, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const syscw = (pid: number): number => Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
 

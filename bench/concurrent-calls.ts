@@ -16,6 +16,7 @@ import { SpoolDirectory } from '../recorder/spool/spool-directory.js';
 import { CallScenario, sdp } from '../test/support/call-scenario.js';
 import * as B from '../test/support/packets.js';
 import { pcapFileHeader, pcapRecord } from './pcap-stream.js';
+import { mainThreadCpuSeconds } from './proc-stat.js';
 
 export interface CallsBenchRow {
   calls: number;
@@ -26,6 +27,12 @@ export interface CallsBenchRow {
   packetsPerSec: number;
   callsPerSec: number;
   realtime: number;
+  /** CPU seconds of the capture thread (the main thread: packet path, SIP, calls, spool records) while processing. */
+  captureCpuSeconds: number;
+  /** Packets per CPU second of the capture thread: the "one core" figure. */
+  packetsPerCaptureCpuSec: number;
+  /** CPU seconds of every other thread meanwhile (spool writer, fsync, media worker, GC helpers). */
+  otherCpuSeconds: number;
   peakActive: number;
   /** RSS before the first packet, with the writer and media threads and the ring in place. */
   baseRssMiB: number;
@@ -145,8 +152,12 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
     let peakRss = 0;
     let peakHeap = 0;
     let sampled = false;
+    let sampleWall = 0;
+    let sampleCpu = 0;
     // Mid-call, when every call is up and its batches are filling: live memory after a GC.
     const sampleAt = T0 + 1 + seconds / 2;
+    const cpu0 = process.cpuUsage();
+    const main0 = mainThreadCpuSeconds();
     const t0 = process.hrtime.bigint();
     for await (const batch of cap.batches()) {
       for (const f of batch) pipeline.push(f);
@@ -154,16 +165,24 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       peak = Math.max(peak, active);
       if (!sampled && active === n && pipeline.now >= sampleAt) {
         sampled = true;
+        // The sample's full GC is the bench's, not the recorder's: its time is left out.
+        const g0 = process.hrtime.bigint();
+        const gc0 = mainThreadCpuSeconds();
         collectGarbage();
         const m = process.memoryUsage();
         peakRss = m.rss;
         peakHeap = m.heapUsed;
+        sampleWall = Number(process.hrtime.bigint() - g0) / 1e9;
+        sampleCpu = mainThreadCpuSeconds() - gc0;
       }
     }
     if (!sampled) throw new Error(`bench: never ${n} calls active at once`);
     if (counters.get('spool.ring_full') > 0) throw new Error('bench: packets dropped by the spool');
     await cap.close();
     const t1 = process.hrtime.bigint();
+    const captureCpuSeconds = mainThreadCpuSeconds() - main0 - sampleCpu;
+    const cpu = process.cpuUsage(cpu0);
+    const otherCpuSeconds = (cpu.user + cpu.system) / 1e6 - sampleCpu - captureCpuSeconds;
     pipeline.finish();
     const records = await recorder.finish(pipeline.now, 'capture-end');
     await spool.closeAll();
@@ -172,7 +191,7 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
     await index.close();
     const withAudio = records.filter((r) => r.recording).length;
     if (withAudio !== n) throw new Error(`bench: ${withAudio} of ${n} calls recorded`);
-    const processSeconds = Number(t1 - t0) / 1e9;
+    const processSeconds = Number(t1 - t0) / 1e9 - sampleWall;
     const ts = process.hrtime.bigint();
     const r = spawnSync('tshark', ['-r', file, '-q', '-z', 'rtp,streams'], { stdio: 'ignore' });
     if (r.status !== 0) throw new Error('bench: tshark failed');
@@ -186,6 +205,9 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       packetsPerSec: packets / processSeconds,
       callsPerSec: n / processSeconds,
       realtime: captureSeconds / processSeconds,
+      captureCpuSeconds,
+      packetsPerCaptureCpuSec: packets / captureCpuSeconds,
+      otherCpuSeconds,
       peakActive: peak,
       baseRssMiB: base.rss / 1048576,
       rssPerCallKiB: Math.max(0, peakRss - base.rss) / 1024 / n,

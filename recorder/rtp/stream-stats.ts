@@ -60,7 +60,14 @@ export class RtpStreamStats {
   private dups = 0;
   private late = 0;
   private restarts = 0;
-  /** Bit (ext & (WINDOW-1)) set when that extended sequence number in (maxExt - WINDOW, maxExt] was seen. */
+  /**
+   * Every extended sequence number in [runFrom, maxExt] was seen: an unbroken run of in-order
+   * packets, the usual case, is kept as this one number, so that an in-order packet touches no
+   * bitmap (a cold cache line per packet with thousands of streams). The run is written into
+   * `seen` only when a gap ends it.
+   */
+  private runFrom = 0;
+  /** Bit (ext & (WINDOW-1)) set when that extended sequence number in (maxExt - WINDOW, runFrom) was seen. */
   private readonly seen = new Uint32Array(WINDOW_WORDS);
   private jitter = 0;
   private haveTiming = false;
@@ -98,7 +105,7 @@ export class RtpStreamStats {
         const bit = ext & (WINDOW - 1);
         const word = bit >>> 5;
         const mask = 1 << (bit & 31);
-        if ((this.seen[word]! & mask) !== 0) {
+        if (ext >= this.runFrom || (this.seen[word]! & mask) !== 0) {
           this.dups++;
           result = 'dup';
         } else {
@@ -131,27 +138,38 @@ export class RtpStreamStats {
     this.maxSeq = seq;
     this.maxExt = seq;
     this.baseExt = seq;
+    this.runFrom = seq;
     this.badSeq = -1;
     this.seen.fill(0);
-    this.mark(seq);
   }
 
   /** Moves the window forward by n (1 ≤ n < MAX_DROPOUT), clearing the numbers it enters. */
   private advance(n: number): void {
+    if (n === 1) {
+      this.maxExt++;
+      return;
+    }
+    // A gap ends the run: write it into the bitmap, clear the missing numbers, start a new run.
     if (n >= WINDOW) this.seen.fill(0);
-    else for (let i = 1; i < n; i++) this.clear(this.maxExt + i);
+    else {
+      this.setBits(Math.max(this.runFrom, this.maxExt - WINDOW + 1), this.maxExt, true);
+      this.setBits(this.maxExt + 1, this.maxExt + n - 1, false);
+    }
     this.maxExt += n;
-    this.mark(this.maxExt);
+    this.runFrom = this.maxExt;
   }
 
-  private mark(ext: number): void {
-    const bit = ext & (WINDOW - 1);
-    this.seen[bit >>> 5] = this.seen[bit >>> 5]! | (1 << (bit & 31));
-  }
-
-  private clear(ext: number): void {
-    const bit = ext & (WINDOW - 1);
-    this.seen[bit >>> 5] = this.seen[bit >>> 5]! & ~(1 << (bit & 31));
+  /** Sets (or clears) the bits of extended sequence numbers from..to (at most WINDOW of them), a word at a time. */
+  private setBits(from: number, to: number, value: boolean): void {
+    for (let a = from; a <= to; ) {
+      const bit = a & (WINDOW - 1);
+      const off = bit & 31;
+      const count = Math.min(32 - off, to - a + 1);
+      const mask = count === 32 ? 0xffffffff : ((1 << count) - 1) << off;
+      const w = bit >>> 5;
+      this.seen[w] = value ? this.seen[w]! | mask : this.seen[w]! & ~mask;
+      a += count;
+    }
   }
 
   private jitterUpdate(ts: number, arrival: number, flags: number): void {

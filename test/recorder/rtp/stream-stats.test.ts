@@ -105,6 +105,41 @@ describe('RtpStreamStats sequence accounting (RFC 3550 A.1, A.3)', () => {
       assert.deepEqual([s.packets, s.expected, s.lost, s.duplicates], [500, 500, 0, 0], `start ${start}`);
     }
   });
+
+  it('duplicate and late verdicts equal a set of every number seen (loss, reordering, duplicates, long gaps, the wrap)', () => {
+    // The stats keep an in-order run as one number and a bitmap for the rest; the model keeps
+    // every extended sequence number it saw.
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const rnd = prng(seed);
+      const s = new RtpStreamStats(8000);
+      const seen = new Set<number>();
+      let maxExt = 65_000 + Math.floor(rnd() * 500);
+      let next = maxExt;
+      const verdicts: RtpArrival[] = [];
+      const expected: RtpArrival[] = [];
+      for (let i = 0; i < 20_000; i++) {
+        const r = rnd();
+        // Mostly in order; some loss (including gaps wider than the window), late packets and duplicates.
+        let ext: number;
+        if (r < 0.8) ext = next++;
+        else if (r < 0.88) ext = (next += 1 + Math.floor(rnd() * 40)) - 1;
+        else if (r < 0.885) ext = (next += WINDOW + Math.floor(rnd() * 500)) - 1;
+        else ext = next - 1 - Math.floor(rnd() * (WINDOW - 1));
+        verdicts.push(s.update(ext & 0xffff, (ext * 160) >>> 0, i * 0.02));
+        let want: RtpArrival;
+        if (i === 0) want = 'new';
+        else if (ext > maxExt) want = 'ok';
+        else want = seen.has(ext) ? 'dup' : 'late';
+        expected.push(want);
+        seen.add(ext);
+        if (i === 0 || ext > maxExt) maxExt = ext;
+      }
+      assert.deepEqual(verdicts, expected, `seed ${seed}`);
+      const dups = expected.filter((v) => v === 'dup').length;
+      assert.ok(dups > 100 && expected.filter((v) => v === 'late').length > 100, 'the walk had duplicates and late packets');
+      assert.equal(s.duplicates, dups);
+    }
+  });
 });
 
 describe('RtpStreamStats interarrival jitter (RFC 3550 A.8)', () => {
