@@ -35,11 +35,23 @@ const seconds = Number(process.env['BENCH_CALL_SECONDS'] ?? 5);
 console.log(`\n## Concurrent G.711 calls, ${seconds} s each, both directions at 20 ms, dual-channel WAV\n`);
 console.log('| calls | packets | processing s | packets/s | capture-thread CPU s | packets per capture-thread CPU s | other threads CPU s | calls/s | × realtime | peak active | base RSS MiB | RSS KiB/call | heap KiB/call | to all WAVs s | tshark -z rtp,streams s | × tshark |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const callRows: { calls: number; rssPerCallKiB: number }[] = [];
 for (const n of sizes) {
   const r = await benchConcurrentCalls(n, seconds);
+  callRows.push(r);
   console.log(
     `| ${fmt(r.calls)} | ${fmt(r.packets)} | ${r.processSeconds.toFixed(2)} | ${fmt(r.packetsPerSec)} | ${r.captureCpuSeconds.toFixed(2)} | ${fmt(r.packetsPerCaptureCpuSec)} | ${r.otherCpuSeconds.toFixed(2)} | ${fmt(r.callsPerSec)} | ${r.realtime.toFixed(1)} | ${fmt(r.peakActive)} | ${r.baseRssMiB.toFixed(0)} | ${r.rssPerCallKiB.toFixed(1)} | ${r.heapPerCallKiB.toFixed(1)} | ${r.endToEndSeconds.toFixed(2)} | ${r.tsharkSeconds.toFixed(2)} | ${(r.tsharkSeconds / r.processSeconds).toFixed(1)} |`,
   );
+}
+
+// RSS per call above includes the per-process costs that grow with load but not per call
+// (heap pages, allocator arenas); the slope between two sizes is what one more call costs.
+for (let i = 1; i < callRows.length; i++) {
+  const a = callRows[i - 1]!;
+  const b = callRows[i]!;
+  if (b.calls <= a.calls) continue;
+  const slope = (b.rssPerCallKiB * b.calls - a.rssPerCallKiB * a.calls) / (b.calls - a.calls);
+  console.log(`Memory per additional active call, ${fmt(a.calls)} → ${fmt(b.calls)} calls: ${slope.toFixed(1)} KiB (target ≤ 64)`);
 }
 
 // Media job (codecs issue): a 10-minute G.711 call to each format, and its pieces.

@@ -9,6 +9,9 @@ export function workerOptions(extra: WorkerOptions = {}): WorkerOptions {
   return { execArgv, ...extra };
 }
 
+/** Young generation of a helper thread's heap (both semi-spaces and the new large-object space). */
+const HELPER_YOUNG_GENERATION_MB = 3;
+
 /**
  * An idle (unref'd) helper thread of ours: `onMessage` for its replies (the `{ ready: true }`
  * hello excepted), `onDeath` once when it errors or exits. Null when the thread cannot start;
@@ -16,7 +19,11 @@ export function workerOptions(extra: WorkerOptions = {}): WorkerOptions {
  */
 export function startHelperThread<M>(url: URL, onMessage: (m: M, w: Worker) => void, onDeath: (w: Worker) => void): Worker | null {
   try {
-    const w = new Worker(url, workerOptions());
+    // A helper allocates little (a few objects per batch or request), but V8 grows an isolate's
+    // young generation to 16 MiB semi-spaces under a steady allocation rate, and those pages stay
+    // resident: measured 17 MiB of the spool writer's at 1,000 replayed calls (RSS per active call
+    // 29 → 62–79 KiB). 1 MiB semi-spaces keep it small; a scavenge of this heap is cheap.
+    const w = new Worker(url, workerOptions({ resourceLimits: { maxYoungGenerationSizeMb: HELPER_YOUNG_GENERATION_MB } }));
     w.unref();
     w.on('message', (m: M | { ready: true }) => {
       if (typeof m === 'object' && m !== null && 'ready' in m) return;
