@@ -8,7 +8,8 @@ import { benchSiprecLoad } from './siprec-load.js';
 
 /** `npm run bench`: prints figures beside reference runs on the same machine, as ratios. */
 const PACKETS = Number(process.env['BENCH_PACKETS'] ?? 1_000_000);
-const file = process.env['BENCH_FILE'] ?? '/tmp/voip-recorder-bench-mixed.pcap';
+// The packet count is in the name: a capture left by a run with another count is not reused.
+const file = process.env['BENCH_FILE'] ?? `/tmp/voip-recorder-bench-mixed-${PACKETS}.pcap`;
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
