@@ -4,9 +4,11 @@
  * No reference exists on this machine: Debian 12 ships no G.722.1 encoder, no ITU test vectors,
  * and ffmpeg's CLI has no demuxer that hands raw G.722.1 frames to that decoder. So these tests
  * check what our side decides (frame size from bitrate and payload length, Annex C refused,
- * framing, robustness) and that the decoder really is a stateful transform decoder driven by
- * the bits; the claim that libavcodec's bit-stream reading is G.722.1's rests on reading its
- * source (see codecs/siren.ts).
+ * framing, robustness), that the decoder really is a stateful transform decoder driven by the
+ * bits, and that it reads a frame as G.722.1 lays it out: frames built here by the standard's
+ * own rules (a spectral envelope of region powers coded with its differential Huffman codes)
+ * decode to audio whose spectrum is that envelope, and the same frames packed in another bit
+ * order do not.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,6 +16,7 @@ import { SIREN } from '../../codecs/siren.js';
 import type { AudioDecoder } from '../../codecs/types.js';
 import { createDecoder } from '../../recorder/media/decoder.js';
 import { decodePayloads, fuzzDecoder, randomBytes, rms, snrDb } from '../support/codec-reference.js';
+import { prng } from '../support/random.js';
 
 /**
  * A frame libavcodec's decoder takes without a frame error: random leading bits (envelope,
@@ -28,6 +31,55 @@ function frame(size: 60 | 80, seed: number): Uint8Array {
     const out = new Int16Array(320);
     if (d?.decode(f, 0, size, out) === 320 && rms(out) > 1) return f;
   }
+}
+
+/*
+ * ITU-T G.722.1 (05/2005) §3: 20 ms of 16 kHz audio become 320 MLT coefficients, 25 Hz apart,
+ * in 14 regions of 20 (region r covers 500r to 500r + 500 Hz). A frame starts with the
+ * spectral envelope: region 0's power index in 5 bits (index + 7), then for regions 1–13 the
+ * difference to the previous region's index in a region-specific Huffman code (§3.4–3.5,
+ * the "differential region power" code table); then 4 categorisation bits, then the
+ * quantised coefficients, and the bits left over are 1s. Each power step is 3 dB.
+ * The codewords of that table used here, for regions 1–13: a difference of 0, +11 and −11.
+ */
+const DRP_SAME = ['101', '0011', '100', '011', '000', '010', '11', '11', '010', '011', '11', '11', '10'];
+const DRP_UP_11 = ['100111111011', '0000100101111001', '10100001011101', '0101101111111', '11111000111101', '11001011011101', '0000100010101011', '000011111101001', '1011101011101', '00101111011111', '00010111011101', '1011001000000111', '01001110011101'];
+const DRP_DOWN_11 = ['100110', '00001000', '1010000100', '0101101110', '1111100011111', '11001011010', '0000100010101000', '00001111110110', '101111100', '001011110110', '0001011100', '1011001000001', '01001110011000'];
+
+/**
+ * A G.722.1 frame (bits MSB first, RFC 5577 §3) whose envelope has every region at power index
+ * 0 but region `k` at +11 (33 dB above the rest), then random categorisation and coefficient
+ * bits up to 0–95 bits before the end, then 1s. (Coefficient bits of all 1s decode to zeros: a
+ * short random part would leave the raised region silent.)
+ */
+function envelopeFrame(size: 60 | 80, k: number, rnd: () => number): Uint8Array {
+  let bits = (0 + 7).toString(2).padStart(5, '0');
+  for (let r = 1; r < 14; r++) bits += r === k ? DRP_UP_11[r - 1]! : r === k + 1 ? DRP_DOWN_11[r - 1]! : DRP_SAME[r - 1]!;
+  const random = size * 8 - bits.length - Math.floor(rnd() * 96);
+  for (let i = 0; i < random; i++) bits += rnd() < 0.5 ? '0' : '1';
+  const f = new Uint8Array(size).fill(0xff);
+  for (let i = 0; i < Math.min(bits.length, size * 8); i++) if (bits[i] === '0') f[i >> 3]! &= ~(0x80 >> (i & 7));
+  return f;
+}
+
+/** Power in each 500 Hz band (a G.722.1 region), summed over Hann-windowed 320-sample blocks. */
+function regionPowers(pcm: Int16Array): number[] {
+  const N = 320;
+  const bands = new Array<number>(16).fill(0);
+  for (let s = 0; s + N <= pcm.length; s += N) {
+    for (let b = 1; b < N / 2; b++) {
+      let re = 0;
+      let im = 0;
+      const w = (2 * Math.PI * b) / N;
+      for (let n = 0; n < N; n++) {
+        const x = pcm[s + n]! * (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N));
+        re += x * Math.cos(w * n);
+        im -= x * Math.sin(w * n);
+      }
+      bands[Math.floor((b * 50) / 500)]! += re * re + im * im;
+    }
+  }
+  return bands;
 }
 
 const frames = (size: 60 | 80, count: number, seed: number): Uint8Array =>
@@ -73,6 +125,45 @@ describe('G.722.1 decoder (libavcodec siren)', () => {
     const ac = decodePayloads(g7221('bitrate=24000'), [a, c]);
     assert.deepEqual(ac.subarray(0, 320), ab.subarray(0, 320));
     assert.ok(snrDb(ab.subarray(320), ac.subarray(320)) < 30, 'and on its own bits');
+  });
+
+  it('reads the frame as G.722.1 lays it out: the decoded spectrum is the coded envelope, not so in another bit order', () => {
+    const rnd = prng(7221);
+    const swap16 = (f: Uint8Array): Uint8Array => f.map((_, i) => f[i ^ 1]!);
+    const reverseBits = (f: Uint8Array): Uint8Array => f.map((v) => Number.parseInt(v.toString(2).padStart(8, '0').split('').reverse().join(''), 2));
+    const shares: number[] = [];
+    for (const size of [60, 80] as const) {
+      for (let k = 0; k < 14; k++) {
+        // 12 frames the decoder takes without a frame error. Random coefficient bits can run past
+        // the frame (rejected) or end before it with a 0 among the bits left (a frame error: the
+        // previous frame's coefficients are repeated, none on a fresh decoder, so silence).
+        const payloads: Uint8Array[] = [];
+        const pcm = new Int16Array(320);
+        for (let tries = 0; payloads.length < 12 && tries < 1000; tries++) {
+          const f = envelopeFrame(size, k, rnd);
+          if (g7221(`bitrate=${size * 400}`).decode(f, 0, size, pcm) === 320 && rms(pcm) > 1) payloads.push(f);
+        }
+        assert.equal(payloads.length, 12, `${size} octets, region ${k}: frames accepted`);
+        // Two frames per RTP payload, through the same path a recording takes.
+        const pairs = Array.from({ length: 6 }, (_, i) => Buffer.concat([payloads[2 * i]!, payloads[2 * i + 1]!]));
+        const inBand = (ps: Uint8Array[]): number => {
+          const p = regionPowers(decodePayloads(g7221(`bitrate=${size * 400}`), ps));
+          return p[k]! / p.reduce((a, b) => a + b, 0);
+        };
+        const share = inBand(pairs);
+        shares.push(share);
+        assert.ok(share > 0.75, `${size} octets: ${(100 * share).toFixed(1)} % of the power in region ${k} (${500 * k}–${500 * k + 500} Hz)`);
+        // The same frames with their 16-bit words byte-swapped, or each octet's bits reversed:
+        // the envelope is lost. (Garbled frames often decode loudest in region 0, so region 0
+        // cannot tell them apart.)
+        if (k === 0) continue;
+        for (const [what, garble] of [['byte-swapped', swap16], ['bit-reversed', reverseBits]] as const) {
+          const other = inBand(pairs.map((p) => Uint8Array.from(Buffer.concat([garble(p.subarray(0, size)), garble(p.subarray(size))]))));
+          assert.ok(!(other > 0.5), `${what}: ${(100 * other).toFixed(1)} % in region ${k}`);
+        }
+      }
+    }
+    console.log(`# G.722.1 envelope frames: power in the raised region ${shares.map((x) => `${(100 * x).toFixed(1)} %`).join(', ')}`);
   });
 
   it('refuses G.722.1 Annex C (32 kHz) and bit rates G.722.1 does not have at 16 kHz', () => {
