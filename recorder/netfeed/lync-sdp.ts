@@ -12,6 +12,7 @@
 import type { Counters } from '../core/counters.js';
 import { parseXCandidate, type Candidate } from '../sdp/candidate.js';
 import { parseSdp } from '../sdp/session-description.js';
+import { messageSdp } from '../sip/message-sdp.js';
 import { splitMultipart } from '../sip/multipart.js';
 import type { SipMessage } from '../sip/message.js';
 
@@ -52,7 +53,8 @@ export function lyncMedia(msg: SipMessage, counters: Counters): LyncMedia | null
   if (bodies.length === 0) return null;
   const out: LyncMedia = { extra: [], all: [], ssrcRanges: [], im: false };
   bodies.forEach((body, i) => {
-    const sdp = parseSdp(body, counters);
+    // The first part is the one the dialog code reads: parsed once for both (message-sdp.ts).
+    const sdp = i === 0 ? messageSdp(msg, counters) : parseSdp(body, counters);
     if (sdp) {
       for (const m of sdp.audio) {
         const fromModel: LyncAddress[] = [];

@@ -2,8 +2,8 @@ import type { Counters } from '../core/counters.js';
 import { CallState, type Call, type Party } from '../calls/call.js';
 import type { PartyInfo } from '../calls/call-record.js';
 import type { CallRegistry, SignalTime } from '../calls/call-registry.js';
-import { parseSdp } from '../sdp/session-description.js';
 import type { NameAddr, SipMessage } from './message.js';
+import { messageSdp } from './message-sdp.js';
 import { findBodyPart } from './multipart.js';
 
 /** Transactions remembered per call to recognise retransmissions (RFC 3261 §17). */
@@ -190,10 +190,7 @@ export class DialogTracker {
 
   /** SDP in the body (plain or multipart): where the sender receives media. */
   private applySdp(call: Call, from: Party, msg: SipMessage, p: SignalTime): void {
-    if (msg.body.length === 0) return;
-    const part = findBodyPart(msg, 'application/sdp');
-    if (!part) return;
-    const sdp = parseSdp(part.body, this.counters);
+    const sdp = messageSdp(msg, this.counters);
     if (sdp === null) return;
     const before = call.media[from].payloads.map((x) => x.codec).join(',');
     this.registry.setMedia(call, from, sdp, p.time);

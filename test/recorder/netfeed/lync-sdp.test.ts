@@ -11,6 +11,7 @@ import { messageText } from '../../../recorder/netfeed/netfeed-tracker.js';
 import { defaultConfig, parseConfig } from '../../../recorder/ops/config.js';
 import { parseXCandidate } from '../../../recorder/sdp/candidate.js';
 import { parseSipMessage } from '../../../recorder/sip/message.js';
+import { messageSdp } from '../../../recorder/sip/message-sdp.js';
 import { lyncOffer, lyncSdp } from './lync-messages.js';
 
 const sipWith = (contentType: string, body: string): ReturnType<typeof parseSipMessage> => {
@@ -24,6 +25,20 @@ describe('Lync SDP', () => {
     assert.equal(parseXCandidate('x-candidate-ipv6:3 2 TCP-PASS 174455039 2001:DB8::9 443 typ relay raddr 2001:db8::22 rport 50022')?.raddr, '2001:db8::22');
     assert.deepEqual(parseXCandidate('x-candidate:Ab/cD 1 PWD UDP 0.830 10.1.1.1 5000')?.port, 5000);
     for (const bad of ['x-candidate-info:1 wlan', 'candidate:1 1 UDP 1 10.0.0.1 1 typ host', 'x-candidate-ipv6:1 1 UDP 1 ::1 99999 typ host', 'x-candidate-ipv6:garbage']) assert.equal(parseXCandidate(bad), null, bad);
+  });
+
+  it('parses the first SDP part once for the feed and the dialog code (a bad one is counted once)', () => {
+    const good = lyncSdp({ uri: 'sip:a@x', name: 'A', candidates: [['10.0.1.11', 50010, 'host']], ipv6: ['2001:db8::11', 50012], ssrc: [1, 2] });
+    const body = `--b\r\nContent-Type: application/sdp\r\n\r\nthis is not SDP\r\n--b\r\nContent-Type: application/sdp\r\n\r\n${good}\r\n--b--\r\n`;
+    const msg = sipWith('multipart/alternative;boundary="b"', body)!;
+    const counters = new Counters();
+    const m = lyncMedia(msg, counters)!;
+    assert.ok(m.extra.length > 0, 'the second part is read');
+    assert.equal(messageSdp(msg, counters), null, 'what the dialog code gets: the first part, bad');
+    assert.equal(counters.get('sdp.not_sdp'), 1, JSON.stringify([...counters.entries()]));
+    const plain = sipWith('application/sdp', good)!;
+    const first = messageSdp(plain, counters);
+    assert.ok(first !== null && messageSdp(plain, counters) === first, 'one parse per message');
   });
 
   it('collects every audio address of every part, and only what the first part\'s model lacks as extra', () => {
