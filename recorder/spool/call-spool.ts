@@ -28,6 +28,8 @@ export interface ResolvedSpoolOptions {
 export interface SpoolHost {
   readonly counters: Counters;
   readonly writer: SpoolWriter;
+  /** A full ring makes an append wait for the writer thread instead of dropping (replay). */
+  readonly lossless: boolean;
   released(spool: CallSpool): void;
 }
 
@@ -136,7 +138,7 @@ export class CallSpool {
       return;
     }
     const w = this.writer;
-    const at = w.reserveRecord(this.sid, packetRecordSize(len));
+    const at = w.reserveRecord(this.sid, packetRecordSize(len), this.host.lossless);
     if (at < 0) {
       this.host.counters.inc('spool.ring_full');
       this.lost++;

@@ -41,8 +41,8 @@ export interface SpoolOptions {
   /** Default: the process-wide writer (`worker` mode), a private in-thread one (`sync`). */
   writer?: SpoolWriter;
   /**
-   * Replay: when the writer thread falls behind, the capture thread waits for it instead of
-   * dropping packets (SpoolWriter.lossless; it applies to the writer, shared by the process).
+   * Replay: when the writer thread falls behind, this directory's calls wait for it instead of
+   * dropping packets (SpoolWriter.reserveRecord's `wait`).
    */
   lossless?: boolean;
 }
@@ -136,7 +136,6 @@ export class SpoolDirectory {
       const syncer = opts.syncer ?? FsyncBatcher.shared();
       this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs) => syncer.sync(fd, dirs) });
     } else this.writer = SpoolWriter.shared();
-    if (opts.lossless === true) this.writer.lossless = true;
     this.dirId = this.writer.register(counters);
     const set = this.open_;
     const names = this.names;
@@ -144,6 +143,7 @@ export class SpoolDirectory {
     this.host = {
       counters,
       writer: this.writer,
+      lossless: opts.lossless === true,
       released: (s: CallSpool): void => {
         set.delete(s);
         const n = names.get(s);

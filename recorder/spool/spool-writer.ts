@@ -85,12 +85,6 @@ export class SpoolWriter {
   private acked = 0;
   private waiters: { ticket: number; resolve: () => void }[] = [];
   private readonly closing = new Map<number, (c: ClosedSpool) => void>();
-  /**
-   * Ring full: wait for the writer thread instead of dropping packets. For a replay, where the
-   * file can wait and every packet must reach its recording; a live capture drops and counts
-   * (it must not fall behind the wire). Set by `SpoolOptions.lossless`.
-   */
-  lossless = false;
   /** batches: writes done by the consumer; ringFull: packets dropped because the ring was full. */
   readonly stats = { batches: 0, workerErrors: 0, ringFull: 0 };
 
@@ -114,8 +108,11 @@ export class SpoolWriter {
   /**
    * Reserves a Record message of `body` bytes for spool `sid`; returns where to encode it in
    * `ring.buf` (then `ring.commit()`), or -1 when it must be dropped (ring full). Hot path.
+   * `wait`: with the ring full, wait for the writer thread instead of dropping — for a replay,
+   * where the file can wait and every packet must reach its recording; a live capture drops and
+   * counts (it must not fall behind the wire).
    */
-  reserveRecord(sid: number, body: number): number {
+  reserveRecord(sid: number, body: number, wait = false): number {
     for (let stalls = 0; ; ) {
       if (this.queue.length === 0 || this.drainQueue()) {
         const at = this.ring.begin(MsgKind.Record, sid, body, this.headroom);
@@ -126,7 +123,7 @@ export class SpoolWriter {
         }
       }
       // Lossless (a replay): wait for the writer thread; give up only if it stops moving.
-      if (!this.lossless || this.worker === null) break;
+      if (!wait || this.worker === null) break;
       // Once given up, drop at once until the writer thread moves again.
       if (this.stuckAt !== -1 && this.ring.consumed === this.stuckAt) break;
       this.stuckAt = -1;
