@@ -23,6 +23,7 @@ import { sealAndWrite } from './batch-write.js';
 import { FILE_HEADER_LEN, RECORD_HEAD, RecordType, writeFileHeader } from './spool-format.js';
 import { MsgKind, type RingConsumer } from './spool-ring.js';
 import { MEDIA_FILE, META_FILE, metaFileText, writeMeta } from './spool-meta.js';
+import { copyBytes, ViewCache } from '../core/bytes.js';
 
 /** The fixed part of an OPEN message (JSON, followed in the message by the call's meta JSON). */
 export interface SpoolOpenRequest {
@@ -68,6 +69,9 @@ const CHUNK_BYTES = 8 * 1024;
 const MAX_FREE_CHUNKS = 2048;
 const freeChunks: Buffer[] = [];
 const NO_CHUNK = Buffer.alloc(0);
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+/** A view of a chunk's whole memory (offsets into it are `byteOffset + i`, as with ViewCache). */
+const viewOf = (b: Buffer): DataView => new DataView(b.buffer);
 const takeChunk = (): Buffer => freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
 const returnChunk = (b: Buffer): void => {
   if (b.length === CHUNK_BYTES && freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(b);
@@ -100,6 +104,8 @@ interface CallState {
   bufs: Buffer[];
   lens: number[];
   cur: Buffer;
+  /** A view of `cur` for copyBytes (records are copied in without a view object per record). */
+  curView: DataView;
   used: number;
   bytes: number;
   /** FILE_HEADER_LEN while the header is pending (a file's first batch), else 0. */
@@ -122,6 +128,8 @@ interface CallState {
 
 export class SpoolConsumer {
   private readonly calls = new Map<number, CallState>();
+  /** The ring's view (records are copied out of it; a STREAM record re-queued after a failure is its own buffer). */
+  private readonly sources = new ViewCache();
   private readonly byDir = new Map<number, Set<CallState>>();
   private readonly dirNow = new Map<number, number>();
   private readonly counters = new Map<number, Map<string, number>>();
@@ -235,6 +243,7 @@ export class SpoolConsumer {
       bufs: [],
       lens: [],
       cur: b,
+      curView: viewOf(b),
       used: FILE_HEADER_LEN,
       bytes: FILE_HEADER_LEN,
       sealFrom: FILE_HEADER_LEN,
@@ -327,9 +336,10 @@ export class SpoolConsumer {
         st.lens.push(st.used);
       }
       st.cur = len <= CHUNK_BYTES ? takeChunk() : Buffer.allocUnsafeSlow(len);
+      st.curView = viewOf(st.cur);
       st.used = 0;
     }
-    src.copy(st.cur, st.used, at, at + len);
+    copyBytes(this.sources.of(src), src.byteOffset + at, st.curView, st.cur.byteOffset + st.used, len);
     st.used += len;
     st.bytes += len;
   }
@@ -341,6 +351,7 @@ export class SpoolConsumer {
     st.bufs = [];
     st.lens = [];
     st.cur = NO_CHUNK;
+    st.curView = NO_VIEW;
     st.used = 0;
     st.bytes = 0;
   }
@@ -386,6 +397,7 @@ export class SpoolConsumer {
     st.sealFrom = 0;
     if (st.filePos === 0) {
       st.cur = takeChunk();
+      st.curView = viewOf(st.cur);
       st.used = st.bytes = st.sealFrom = writeFileHeader(st.cur, 0);
     }
     for (const s of st.streams) {

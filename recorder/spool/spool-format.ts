@@ -50,6 +50,7 @@
  * writer refuses (and counts) anything longer.
  */
 import { crc32 } from './crc32.js';
+import { copyBytes, ViewCache } from '../core/bytes.js';
 
 export const FILE_MAGIC = 0x50535256; // "VRSP" read as a little-endian u32
 export const FILE_VERSION = 1;
@@ -147,6 +148,10 @@ export function writeFileHeader(buf: Buffer, at: number): number {
   return at + FILE_HEADER_LEN;
 }
 
+// The capture thread's views: the packet's capture buffer and the ring (see copyBytes).
+const payloadViews = new ViewCache();
+const recordViews = new ViewCache();
+
 const put16 = (b: Uint8Array, at: number, v: number): void => {
   b[at] = v & 0xff;
   b[at + 1] = (v >>> 8) & 0xff;
@@ -194,9 +199,7 @@ export function writePacketRecord(
   put32(buf, b + P_NSEC, captureNsec);
   buf[b + P_MPT] = (marker ? 0x80 : 0) | (pt & 0x7f);
   buf[b + P_MPT + 1] = 0;
-  // Buffer#copy: one native copy and no view object (measured 82 ns for 160 bytes; set() through
-  // a subarray 107 ns, a byte loop 770 ns).
-  payload.copy(buf, b + PACKET_FIXED, off, off + len);
+  copyBytes(payloadViews.of(payload), payload.byteOffset + off, recordViews.of(buf), buf.byteOffset + b + PACKET_FIXED, len);
   return b + body + RECORD_TRAILER;
 }
 
