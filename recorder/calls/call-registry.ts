@@ -72,7 +72,6 @@ export interface RtpStream {
   cnPt: number;
   spoolIndex: number;
   first: number;
-  last: number;
 }
 
 /** Packets between two endpoints in one direction. */
@@ -88,7 +87,6 @@ interface Flow {
   afterEnd: Call | null;
   party: Party;
   streams: RtpStream[];
-  last: number;
   rtcp: number;
   /** A copy of a party's audio sent elsewhere (a Cisco built-in-bridge recording fork): tracked, not recorded. */
   copy: boolean;
@@ -314,7 +312,6 @@ export class CallRegistry {
       this.counters.inc('rtp.after_call_end');
       return;
     }
-    flow.last = p.time;
     if (flow.call) flow.call.lastActivity = p.time;
     if (kind === PayloadKind.Rtcp) {
       flow.rtcp++;
@@ -335,7 +332,6 @@ export class CallRegistry {
       s = this.newStream(flow, h.ssrc, h.pt, p);
     }
     if (h.pt !== s.pt && h.pt !== s.dtmfPt && h.pt !== s.cnPt) this.switchPayload(flow, s, h.pt);
-    s.last = p.time;
     const verdict = s.stats.update(h.seq, h.timestamp, p.time);
     if (h.pt === s.dtmfPt && s.dtmf && verdict !== 'dup') s.dtmf.push(h.timestamp, h.marker, p.payload, h.payloadOff, h.payloadLen, p.time);
     const entry = flow.entry;
@@ -381,7 +377,7 @@ export class CallRegistry {
     let party: Party = 'caller';
     const ended = (byDst ?? bySrc)?.call;
     if (ended && ended.state === CallState.Ended) {
-      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], last: p.time, rtcp: 0, copy: false };
+      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], rtcp: 0, copy: false };
       this.flowCount++;
       const l = this.lingering.find((x) => x.call === ended);
       if (l) l.flows.push(flow);
@@ -400,7 +396,7 @@ export class CallRegistry {
       party = bySrc.party;
       this.learn(call, other(party), dst, p.time);
     }
-    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], last: p.time, rtcp: 0, copy: byDst?.copy === true };
+    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], rtcp: 0, copy: byDst?.copy === true };
     this.flowCount++;
     if (call) {
       flow.entry = this.entryOf(call) ?? null;
@@ -485,7 +481,6 @@ export class CallRegistry {
       cnPt: -1,
       spoolIndex: -1,
       first: p.time,
-      last: p.time,
     };
     if (flow.streams.length > 0) flow.call?.note(`SSRC change on ${formatEndpointKey(flow.src)} → ${formatEndpointKey(flow.dst)}`);
     flow.streams.push(s);
@@ -572,8 +567,10 @@ export class CallRegistry {
     const drops = (this.opts.captureDrops?.() ?? 0) - call.dropsAtStart;
     if (drops > 0) call.note(`capture dropped ${drops} packets during the call`);
     const record = this.record(call, entry);
-    entry?.spool?.updateMeta({ id: call.id, callId: call.callId, record });
-    this.opts.onCallEnded?.(call, record, entry?.spool ?? null);
+    // The handler closes the spool with this record as its final meta (the usual case); without
+    // one the spool stays open, so its meta.json takes the record now.
+    if (this.opts.onCallEnded) this.opts.onCallEnded(call, record, entry?.spool ?? null);
+    else entry?.spool?.updateMeta({ id: call.id, callId: call.callId, record });
   }
 
   private dropFlow(f: Flow): void {
@@ -654,7 +651,7 @@ export class CallRegistry {
           jitterMs: Math.round(s.stats.jitterMs * 1000) / 1000,
           party: s.party,
           first: iso(s.first),
-          last: iso(s.last),
+          last: iso(s.stats.lastArrival),
           ...(f.copy ? { copy: true } : {}),
         });
       }

@@ -45,6 +45,16 @@ export const RtpUpdateFlag = {
 /** What a packet was to the stream: the first one, a duplicate, out of order, or in order (gaps and restarts included). */
 export type RtpArrival = 'new' | 'dup' | 'late' | 'ok';
 
+// Slots of RtpStreamStats.f.
+const F_JITTER = 0;
+const F_MAX_JITTER = 1;
+const F_JITTER_SUM = 2;
+/** Arrival of the last timed packet (the jitter reference). */
+const F_LAST_TIMED = 3;
+/** Arrival of the last packet of any kind. */
+const F_LAST_SEEN = 4;
+const F_COUNT = 5;
+
 export class RtpStreamStats {
   readonly clockRate: number;
   private started = false;
@@ -69,12 +79,13 @@ export class RtpStreamStats {
   private runFrom = 0;
   /** Bit (ext & (WINDOW-1)) set when that extended sequence number in (maxExt - WINDOW, runFrom) was seen. */
   private readonly seen = new Uint32Array(WINDOW_WORDS);
-  private jitter = 0;
+  /**
+   * The fractional state, one small array: a double field of an object is a separate heap box in
+   * V8, so four of them cost four cache lines per packet with thousands of streams (F_* index it).
+   */
+  private readonly f = new Float64Array(F_COUNT);
   private haveTiming = false;
-  private lastArrival = 0;
   private lastTs = 0;
-  private maxJitter = 0;
-  private jitterSum = 0;
   private jitterCount = 0;
 
   /** `clockRate`: RTP timestamp units per second; 0 or less turns jitter off. */
@@ -85,6 +96,7 @@ export class RtpStreamStats {
   /** Accounts one packet: 16-bit sequence number, 32-bit timestamp, capture time in seconds. */
   update(seq: number, ts: number, arrival: number, flags = 0): RtpArrival {
     this.received++;
+    this.f[F_LAST_SEEN] = arrival;
     let result: RtpArrival;
     let timed = (flags & RtpUpdateFlag.Untimed) === 0;
     if (!this.started) {
@@ -173,18 +185,20 @@ export class RtpStreamStats {
   }
 
   private jitterUpdate(ts: number, arrival: number, flags: number): void {
+    const f = this.f;
     if (this.haveTiming) {
       // A.8 with differences: D = (R_j - R_i) - (S_j - S_i), timestamps compared mod 2^32.
-      const d = (arrival - this.lastArrival) * this.clockRate - seqDiff(ts, this.lastTs);
-      this.jitter += (Math.abs(d) - this.jitter) / 16;
+      const d = (arrival - f[F_LAST_TIMED]!) * this.clockRate - seqDiff(ts, this.lastTs);
+      const j = f[F_JITTER]! + (Math.abs(d) - f[F_JITTER]!) / 16;
+      f[F_JITTER] = j;
       if ((flags & RtpUpdateFlag.Marker) === 0) {
-        if (this.jitter > this.maxJitter) this.maxJitter = this.jitter;
-        this.jitterSum += this.jitter;
+        if (j > f[F_MAX_JITTER]!) f[F_MAX_JITTER] = j;
+        f[F_JITTER_SUM] = f[F_JITTER_SUM]! + j;
         this.jitterCount++;
       }
     }
     this.haveTiming = true;
-    this.lastArrival = arrival;
+    f[F_LAST_TIMED] = arrival;
     this.lastTs = ts;
   }
 
@@ -221,14 +235,18 @@ export class RtpStreamStats {
   get highestExtSeq(): number {
     return this.maxExt;
   }
+  /** Capture time (seconds) of the latest packet, 0 before the first. */
+  get lastArrival(): number {
+    return this.f[F_LAST_SEEN]!;
+  }
   /** Current interarrival jitter estimate in ms. */
   get jitterMs(): number {
-    return this.clockRate > 0 ? (this.jitter * 1000) / this.clockRate : 0;
+    return this.clockRate > 0 ? (this.f[F_JITTER]! * 1000) / this.clockRate : 0;
   }
   get maxJitterMs(): number {
-    return this.clockRate > 0 ? (this.maxJitter * 1000) / this.clockRate : 0;
+    return this.clockRate > 0 ? (this.f[F_MAX_JITTER]! * 1000) / this.clockRate : 0;
   }
   get meanJitterMs(): number {
-    return this.clockRate > 0 && this.jitterCount > 0 ? (this.jitterSum * 1000) / this.clockRate / this.jitterCount : 0;
+    return this.clockRate > 0 && this.jitterCount > 0 ? (this.f[F_JITTER_SUM]! * 1000) / this.clockRate / this.jitterCount : 0;
   }
 }
