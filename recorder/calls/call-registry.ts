@@ -87,6 +87,8 @@ interface Flow {
   afterEnd: Call | null;
   party: Party;
   streams: RtpStream[];
+  /** The stream of the flow's latest RTP packet (the per-packet lookup's first guess). */
+  recent: RtpStream | null;
   rtcp: number;
   /** A copy of a party's audio sent elsewhere (a Cisco built-in-bridge recording fork): tracked, not recorded. */
   copy: boolean;
@@ -312,9 +314,9 @@ export class CallRegistry {
       this.counters.inc('rtp.after_call_end');
       return;
     }
-    if (flow.call) flow.call.lastActivity = p.time;
     if (kind === PayloadKind.Rtcp) {
       flow.rtcp++;
+      if (flow.call) flow.call.lastActivity = p.time;
       return;
     }
     const h = this.rtp;
@@ -322,8 +324,12 @@ export class CallRegistry {
       this.counters.inc('rtp.malformed');
       return;
     }
-    let s: RtpStream | undefined;
-    for (const x of flow.streams) if (x.ssrc === h.ssrc) s = x;
+    // The stream of the flow's previous packet, else a search (an SSRC change, several SSRCs).
+    let s: RtpStream | undefined = flow.recent ?? undefined;
+    if (s === undefined || s.ssrc !== h.ssrc) {
+      s = undefined;
+      for (const x of flow.streams) if (x.ssrc === h.ssrc) s = x;
+    }
     if (s === undefined) {
       if (flow.streams.length >= MAX_STREAMS_PER_FLOW) {
         this.counters.inc('rtp.too_many_ssrcs');
@@ -331,6 +337,7 @@ export class CallRegistry {
       }
       s = this.newStream(flow, h.ssrc, h.pt, p);
     }
+    flow.recent = s;
     if (h.pt !== s.pt && h.pt !== s.dtmfPt && h.pt !== s.cnPt) this.switchPayload(flow, s, h.pt);
     const verdict = s.stats.update(h.seq, h.timestamp, p.time);
     if (h.pt === s.dtmfPt && s.dtmf && verdict !== 'dup') s.dtmf.push(h.timestamp, h.marker, p.payload, h.payloadOff, h.payloadLen, p.time);
@@ -377,7 +384,7 @@ export class CallRegistry {
     let party: Party = 'caller';
     const ended = (byDst ?? bySrc)?.call;
     if (ended && ended.state === CallState.Ended) {
-      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], rtcp: 0, copy: false };
+      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], recent: null, rtcp: 0, copy: false };
       this.flowCount++;
       const l = this.lingering.find((x) => x.call === ended);
       if (l) l.flows.push(flow);
@@ -396,7 +403,7 @@ export class CallRegistry {
       party = bySrc.party;
       this.learn(call, other(party), dst, p.time);
     }
-    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], rtcp: 0, copy: byDst?.copy === true };
+    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], recent: null, rtcp: 0, copy: byDst?.copy === true };
     this.flowCount++;
     if (call) {
       flow.entry = this.entryOf(call) ?? null;
@@ -548,6 +555,7 @@ export class CallRegistry {
   /** Ends a call: removes its expectations and flows, builds its record, hands it on. */
   end(call: Call, reason: string, now: number): void {
     if (call.state === CallState.Ended) return;
+    this.refreshActivity(call);
     // A call left waiting after a challenge or redirect ends with that answer as its outcome.
     if (call.state === CallState.Setup && call.status >= 300 && reason !== 'bye' && reason !== 'cancel') reason = `rejected:${call.status}`;
     call.state = CallState.Ended;
@@ -606,6 +614,8 @@ export class CallRegistry {
       for (const f of flows) this.dropFlow(f);
     }
     const t = this.timeouts;
+    for (const e of this.calls.values()) this.refreshActivity(e.call, e);
+    for (const e of this.unattachedCalls.values()) this.refreshActivity(e.call, e);
     for (const { call } of [...this.calls.values()]) {
       const age = now - call.start;
       if (age > t.maxCallSec) this.end(call, 'timeout:max', now);
@@ -619,8 +629,22 @@ export class CallRegistry {
     // Unattached flows are only reported; keep them, they are capped.
   }
 
+  /**
+   * RTP leaves no time on its call per packet (one more cold cache line each): the call's last
+   * activity takes its streams' latest arrivals when it is read (sweep, end, record). RTCP and
+   * signaling write it directly.
+   */
+  private refreshActivity(call: Call, entry = this.entryOf(call)): void {
+    if (entry === undefined) return;
+    let last = call.lastActivity;
+    for (const f of entry.flows) for (const s of f.streams) if (s.stats.lastArrival > last) last = s.stats.lastArrival;
+    call.lastActivity = last;
+  }
+
   /** End of input (replay) or shutdown: every open call ends now. */
   finish(now: number, reason: string): void {
+    for (const e of this.calls.values()) this.refreshActivity(e.call, e);
+    for (const e of this.unattachedCalls.values()) this.refreshActivity(e.call, e);
     for (const { call } of [...this.calls.values()]) this.end(call, reason, Math.max(now, call.lastActivity));
     for (const { call } of [...this.unattachedCalls.values()]) this.end(call, reason, call.lastActivity);
   }
@@ -635,6 +659,7 @@ export class CallRegistry {
 
   /** The call as reported and indexed (DESIGN.md `--json` schema). */
   record(call: Call, entry = this.entryOf(call)): CallRecord {
+    if (call.state !== CallState.Ended) this.refreshActivity(call, entry);
     const streams: StreamRecord[] = [];
     for (const f of entry?.flows ?? [])
       for (const s of f.streams) {
