@@ -63,9 +63,11 @@ export class IlbcDecoder implements AudioDecoder {
     if (d === null) return 0;
     const n = Math.max(0, Math.min(samples, out.length));
     const L = d.mode.blockl;
+    const frame = this.frame;
     for (let at = 0; at < n; at += L) {
-      d.conceal(this.frame, 0);
-      out.set(this.frame.subarray(0, Math.min(L, n - at)), at);
+      d.conceal(frame, 0);
+      const m = Math.min(L, n - at);
+      for (let i = 0; i < m; i++) out[at + i] = frame[i]!;
     }
     return n;
   }

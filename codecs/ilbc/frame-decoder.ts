@@ -91,7 +91,7 @@ export class IlbcFrameDecoder {
       for (let i = 0; i < mode.nsub; i++) synthesize(data, i * SUBL, SUBL, synt, i * NA, syntMem);
     }
     highPassToPcm(data, L, this.hpMem, out, outOff);
-    oldSynt.set(synt.subarray(0, mode.nsub * NA));
+    for (let i = 0; i < mode.nsub * NA; i++) oldSynt[i] = synt[i]!;
     this.prevLost = lost;
   }
 }
