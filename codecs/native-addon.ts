@@ -160,17 +160,6 @@ export function fmtpParam(fmtp: string, name: string): string | undefined {
 }
 
 /**
- * Index into `sizes` of the frame size of a payload of `len` octets: the one that divides it,
- * `preferred` (the session's, from the fmtp) when both do, -1 when neither does (malformed).
- */
-export function frameSizeFor(len: number, sizes: readonly [number, number], preferred: 0 | 1): -1 | 0 | 1 {
-  const a = len > 0 && len % sizes[0] === 0;
-  const b = len > 0 && len % sizes[1] === 0;
-  if (a && b) return preferred;
-  return a ? 0 : b ? 1 : -1;
-}
-
-/**
  * Frames of one of two fixed sizes (iLBC 38/50 octets, G.722.1 60/80): the payload length picks
  * the size when only one divides it, otherwise the session's (fmtp) size; a length that neither
  * divides is malformed and decodes nothing. One native state per size, opened on first use: a
@@ -189,7 +178,10 @@ export class FrameSizeDecoder implements AudioDecoder {
 
   /** Index into `sizes` of the frame size of a payload of `len` octets, or -1. */
   sizeFor(len: number): -1 | 0 | 1 {
-    return frameSizeFor(len, this.sizes, this.preferred);
+    const a = len > 0 && len % this.sizes[0] === 0;
+    const b = len > 0 && len % this.sizes[1] === 0;
+    if (a && b) return this.preferred;
+    return a ? 0 : b ? 1 : -1;
   }
 
   decode(payload: Uint8Array, off: number, len: number, out: Int16Array): number {

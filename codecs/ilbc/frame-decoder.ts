@@ -1,10 +1,9 @@
 /**
- * One iLBC decoder state for one frame size (RFC 3951 §4; Appendix A iLBC_decode.c): frame
- * in, 160 or 240 16-bit samples out. A frame flagged empty or with an impossible start-state
- * position, and a frame that never came (`conceal`), are concealed (§4.5). Every buffer is
- * allocated here, none per frame.
+ * One iLBC decoder state for one frame size (RFC 3951 §4; Appendix A iLBC_decode.c, without
+ * the §4.6 enhancer, as libavcodec decodes): frame in, 160 or 240 16-bit samples out. A frame
+ * flagged empty or with an impossible start-state position, and a frame that never came
+ * (`conceal`), are concealed (§4.5). Every buffer is allocated here, none per frame.
  */
-import { Enhancer, xCorrCoef } from './enhancer.js';
 import { highPassToPcm, synthesize } from './filters.js';
 import { BLOCKL_MAX, type FrameMode, IDX, LPC_ORDER, NSUB_MAX, SUBL } from './frame-mode.js';
 import { LsfScratch, dequantLsf, interpolateLpc, stabiliseLsf } from './lsf.js';
@@ -20,9 +19,8 @@ export class IlbcFrameDecoder {
   private readonly lsf = new Float64Array(2 * LPC_ORDER);
   private readonly lsfOld = Float64Array.from(LSF_MEAN);
   private readonly lsfScratch = new LsfScratch();
-  /** Synthesis filters of this frame's and the previous frame's sub-blocks. */
+  /** Synthesis filters of this frame's sub-blocks. */
   private readonly synt = new Float64Array(NSUB_MAX * NA);
-  private readonly oldSynt = new Float64Array(NSUB_MAX * NA);
   private readonly syntMem = new Float64Array(LPC_ORDER);
   private readonly hpMem = new Float64Array(4);
   private readonly residual = new Float64Array(BLOCKL_MAX);
@@ -30,18 +28,11 @@ export class IlbcFrameDecoder {
   private readonly plcLpc = new Float64Array(NA);
   private readonly residualDecoder = new ResidualDecoder();
   private readonly plc: PacketLossConcealer;
-  private readonly enhancer: Enhancer | null;
   /** Pitch lag of the last frame, where the concealment's lag search starts. */
   private lastLag = 20;
-  private prevLost = false;
 
-  constructor(
-    readonly mode: FrameMode,
-    enhance: boolean,
-  ) {
+  constructor(readonly mode: FrameMode) {
     this.plc = new PacketLossConcealer(mode.blockl);
-    this.enhancer = enhance ? new Enhancer(mode.blockl) : null;
-    for (let i = 0; i < NSUB_MAX; i++) this.oldSynt[i * NA] = 1;
   }
 
   /**
@@ -59,7 +50,7 @@ export class IlbcFrameDecoder {
     interpolateLpc(this.lsfScratch, mode, lsf, this.lsfOld, synt);
     this.residualDecoder.decode(mode, idx, synt, this.residual);
     this.plc.received(this.residual, synt, (mode.nsub - 1) * NA);
-    this.finish(out, outOff, false);
+    this.finish(out, outOff);
     return true;
   }
 
@@ -68,39 +59,37 @@ export class IlbcFrameDecoder {
     const { mode, synt, plcLpc } = this;
     this.plc.conceal(this.lastLag, this.residual, plcLpc);
     for (let i = 0; i < mode.nsub; i++) synt.set(plcLpc, i * NA);
-    this.finish(out, outOff, true);
+    this.finish(out, outOff);
   }
 
-  /** Enhancement (or the lag estimate without it), synthesis, high-pass, state update. */
-  private finish(out: Int16Array, outOff: number, lost: boolean): void {
-    const { mode, synt, oldSynt, residual, data, syntMem } = this;
+  /** The concealment's lag estimate, synthesis, high-pass. */
+  private finish(out: Int16Array, outOff: number): void {
+    const { mode, synt, residual, data, syntMem } = this;
     const L = mode.blockl;
-    if (this.enhancer !== null) {
-      this.lastLag = this.enhancer.enhance(residual, data, this.prevLost);
-      // The enhancer's output lags by 40 / 80 samples: those are the previous frame's last
-      // one / two sub-blocks, synthesised with its filters.
-      const delayed = L === 240 ? 2 : 1;
-      for (let i = 0; i < mode.nsub; i++) {
-        const k = i - delayed;
-        if (k < 0) synthesize(data, i * SUBL, SUBL, oldSynt, (mode.nsub + k) * NA, syntMem);
-        else synthesize(data, i * SUBL, SUBL, synt, k * NA, syntMem);
-      }
-    } else {
-      this.lastLag = lastLagOf(residual, L);
-      for (let i = 0; i < L; i++) data[i] = residual[i]!;
-      for (let i = 0; i < mode.nsub; i++) synthesize(data, i * SUBL, SUBL, synt, i * NA, syntMem);
-    }
+    this.lastLag = lastLagOf(residual, L);
+    for (let i = 0; i < L; i++) data[i] = residual[i]!;
+    for (let i = 0; i < mode.nsub; i++) synthesize(data, i * SUBL, SUBL, synt, i * NA, syntMem);
     highPassToPcm(data, L, this.hpMem, out, outOff);
-    for (let i = 0; i < mode.nsub * NA; i++) oldSynt[i] = synt[i]!;
-    this.prevLost = lost;
   }
 }
 
+/** Squared correlation over energy of the regressor when the correlation is positive (enhancer.c `xCorrCoef`). */
+function xCorrCoef(x: Float64Array, tOff: number, rOff: number, n: number): number {
+  let xy = 0;
+  let yy = 0;
+  for (let i = 0; i < n; i++) {
+    xy += x[tOff + i]! * x[rOff + i]!;
+    yy += x[rOff + i]! * x[rOff + i]!;
+  }
+  return xy > 0 ? (xy * xy) / yy : 0;
+}
+
 /**
- * Without the enhancer, the lag the PLC starts from (iLBC_decode.c): the best of 20-119 samples for the
- * last 80 of a 30 ms frame. iLBC_decode.c takes the same window, at the end of a 240-sample buffer, for
- * 20 ms frames too, past the frame's 160 samples; here a 20 ms frame uses its last 60 samples
- * and lags up to 99, the most its length allows.
+ * The lag the PLC starts from, as iLBC_decode.c finds it without the enhancer (which would
+ * otherwise report it): the best of 20-119 samples for the last 80 of a 30 ms frame.
+ * iLBC_decode.c takes the same window, at the end of a 240-sample buffer, for 20 ms frames too,
+ * past the frame's 160 samples; here a 20 ms frame uses its last 60 samples and lags up to 99,
+ * the most its length allows.
  */
 function lastLagOf(res: Float64Array, L: number): number {
   const n = L === 240 ? 80 : 60;

@@ -5,8 +5,8 @@
  * lag (twice it when shorter than 80 samples, so one cycle is not repeated verbatim), mixed
  * with randomly lagged residual according to the periodicity found, and damped; the synthesis
  * filter is the last one received. Successive losses repeat the previous concealment, so the
- * damping compounds. The smoothing of the first good frame after a loss is the enhancer's
- * (enhancer.ts), as in enhancer.c.
+ * damping compounds. The RFC smooths the first good frame after a loss in its enhancer (§4.5.3,
+ * §4.6), which we do not run: that frame is libavcodec's decode (codecs/ilbc.ts).
  */
 import { BLOCKL_MAX, LPC_ORDER } from './frame-mode.js';
 
@@ -47,18 +47,17 @@ export class PacketLossConcealer {
     const L = this.blockl;
     const prev = this.prevResidual;
     this.consecutive++;
-    // After a loss the enhancer reports twice a full-rate lag (up to 238): longer than a 20 ms
-    // history, where doCPLC.c would read before its buffer. Kept within the frame.
-    const inlag = Math.min(lastLag, L - 3);
     let lag: number;
     let maxPer: number;
     if (!this.prevLost) {
       // Refine the lag around the last one: the best normalised correlation over the last 60 samples.
-      lag = inlag - 3;
+      // lastLag is 20-119 (30 ms) or 20-99 (20 ms; frame-decoder.ts lastLagOf): lag ± 3 and twice
+      // a lag under 80 stay within the previous frame.
+      lag = lastLag - 3;
       this.correlate(lag);
       let maxcc = this.cc;
       maxPer = this.per;
-      for (let i = inlag - 2; i <= inlag + 3; i++) {
+      for (let i = lastLag - 2; i <= lastLag + 3; i++) {
         this.correlate(i);
         if (this.cc > maxcc) {
           maxcc = this.cc;

@@ -204,24 +204,6 @@ export const GAIN_SQ3 = new Float64Array([
   -1.000000, -0.659973, -0.330017, 0.000000, 0.250000, 0.500000, 0.750000, 1.000000,
 ]);
 
-/**
- * The enhancer's ×4 upsampling polyphase filters, one row of 7 taps per fraction (constants.c
- * `polyphaserTbl`, RFC 3951 §4.6.2).
- */
-// prettier-ignore
-export const POLYPHASER = new Float64Array([
-  0.000000, 0.000000, 0.000000, 1.000000, 0.000000, 0.000000, 0.000000,
-  0.015625, -0.076904, 0.288330, 0.862061, -0.106445, 0.018799, -0.015625,
-  0.023682, -0.124268, 0.601563, 0.601563, -0.124268, 0.023682, -0.023682,
-  0.018799, -0.106445, 0.862061, 0.288330, -0.076904, 0.015625, -0.018799,
-]);
-
-/** Centres of the enhancer's 80-sample pitch blocks in its buffer (constants.c `enh_plocsTbl`). */
-export const ENH_PLOCS = new Float64Array([40, 120, 200, 280, 360, 440, 520, 600]);
-
-/** The enhancer's low-pass filter before decimation by 2 (constants.c `lpFilt_coefsTbl`, RFC 3951 §4.6.1). */
-export const LP_FILT = new Float64Array([-0.06665, 0.125, 0.31665, 0.414063, 0.31665, 0.125, -0.06665]);
-
 /** Decoder output high-pass filter, zeros then poles (constants.c `hpo_zero_coefsTbl`, `hpo_pole_coefsTbl`; RFC 3951 §4.8). */
 export const HPO_ZERO = new Float64Array([0.93980581, -1.8795834, 0.93980581]);
 export const HPO_POLE = new Float64Array([1, -1.9330735, 0.93589199]);
