@@ -6,7 +6,8 @@ SHELL := /bin/bash
 # Debian packages: libpcap for the live-capture addon; tshark (the reference dissector of the
 # golden tests), tcpdump (capacity reference), iproute2 (test namespaces), sox (reference codec).
 # Codec libraries linked by native/codecs (bcg729 G.729, spandsp G.722/G.726, gsm, speex, AMR-NB/WB,
-# libavcodec for iLBC and Siren); ffmpeg/ffprobe, opus-tools and espeak-ng are test oracles and sources.
+# libavcodec for Siren and iLBC's received frames: its loss concealment is our RFC 3951 decoder's);
+# ffmpeg/ffprobe, opus-tools and espeak-ng are test oracles and sources.
 # wabt's wat2wasm assembles the render's WASM mixer (codecs/mix.wat; it measured faster than the TS one).
 APT_PACKAGES := libpcap-dev tshark tcpdump iproute2 sox python3 g++ make pkg-config \
   libbcg729-dev libspandsp-dev libgsm1-dev libspeex-dev libopencore-amrnb-dev libopencore-amrwb-dev libopus-dev \
