@@ -344,7 +344,9 @@ export class CallRegistry {
     const entry = flow.entry;
     if (entry?.spool && s.spoolIndex >= 0 && verdict !== 'dup') {
       const f = p.frame!;
-      entry.spool.append(s.spoolIndex, h.seq, h.timestamp, h.marker, h.pt, f.tsSec, f.tsNsec, p.payload, h.payloadOff, h.payloadLen);
+      // The frame's view of its memory, when the payload is the frame's own bytes (not reassembled).
+      const own = f.view !== undefined && p.payload === f.data;
+      entry.spool.append(s.spoolIndex, h.seq, h.timestamp, h.marker, h.pt, f.tsSec, f.tsNsec, p.payload, h.payloadOff, h.payloadLen, own ? f.view : undefined, own ? f.viewAt : 0);
     }
   }
 

@@ -17,6 +17,12 @@ export interface Frame {
   /** Length on the wire (may exceed caplen when a snaplen cut the frame). */
   len: number;
   data: Buffer;
+  /**
+   * When the reader has one: a DataView of the memory `data` lies in, `data[0]` at byte
+   * `viewAt`. It lets the spool copy a payload without looking up its memory per packet.
+   */
+  view?: DataView;
+  viewAt?: number;
 }
 
 /** Capture time as seconds in a double: ~0.2 µs resolution, plenty for timeouts and sweeps. */

@@ -161,6 +161,8 @@ export class PcapRecordDecoder implements RecordDecoder {
         caplen,
         len: view.getUint32(pos + REC_LEN, le),
         data,
+        view,
+        viewAt: pos + RECORD_HEADER_LEN,
       });
       pos += recLen;
     }

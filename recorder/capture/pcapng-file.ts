@@ -273,6 +273,8 @@ export class PcapngBlockDecoder implements RecordDecoder {
       caplen,
       len: view.getUint32(pos + EPB_OFF_LEN, le),
       data,
+      view,
+      viewAt: pos + EPB_OFF_DATA,
     });
   }
 
@@ -300,6 +302,8 @@ export class PcapngBlockDecoder implements RecordDecoder {
       caplen,
       len,
       data: this.reader.buf.subarray(pos + SPB_OFF_DATA, pos + SPB_OFF_DATA + caplen),
+      view,
+      viewAt: pos + SPB_OFF_DATA,
     });
   }
 }

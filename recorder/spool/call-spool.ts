@@ -109,8 +109,9 @@ export class CallSpool {
   }
 
   /**
-   * Appends one RTP packet's payload. Hot path: the record is encoded in the ring, nothing
-   * else. Never throws on data; problems are counted.
+   * Appends one RTP packet's payload, `payload[off, off + len)`. Hot path: the record is encoded
+   * in the ring, nothing else. Never throws on data; problems are counted. `view`/`viewAt`: the
+   * payload's memory when the caller has it (a Frame's view, `payload[0]` at `viewAt`).
    */
   append(
     stream: number,
@@ -123,6 +124,8 @@ export class CallSpool {
     payload: Buffer,
     off: number,
     len: number,
+    view?: DataView,
+    viewAt = 0,
   ): void {
     if (this.state !== OPEN) {
       this.host.counters.inc('spool.append_after_close');
@@ -145,7 +148,7 @@ export class CallSpool {
       return;
     }
     const ring = w.ring;
-    writePacketRecord(ring.buf, at, stream, seq, ts, marker, pt, captureSec, captureNsec, payload, off, len);
+    writePacketRecord(ring.buf, at, stream, seq, ts, marker, pt, captureSec, captureNsec, payload, off, len, view, viewAt);
     ring.commit();
   }
 

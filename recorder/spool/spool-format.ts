@@ -168,7 +168,9 @@ export const packetRecordSize = (len: number): number => RECORD_OVERHEAD + PACKE
 
 /**
  * Encodes a PACKET record at `at` (the caller made room); returns the offset after it. The CRC
- * is left for `sealRecords`, which the spool runs per batch off the capture thread.
+ * is left for `sealRecords`, which the spool runs per batch off the capture thread. `view`, when
+ * given, is the payload's memory with `payload[0]` at `viewAt` (a Frame's view), else it is
+ * looked up.
  */
 export function writePacketRecord(
   buf: Buffer,
@@ -183,6 +185,8 @@ export function writePacketRecord(
   payload: Buffer,
   off: number,
   len: number,
+  view?: DataView,
+  viewAt = 0,
 ): number {
   // Byte stores rather than Buffer#writeUInt*: this runs per packet on the capture thread,
   // and the caller has already made room (no range checks needed).
@@ -199,7 +203,9 @@ export function writePacketRecord(
   put32(buf, b + P_NSEC, captureNsec);
   buf[b + P_MPT] = (marker ? 0x80 : 0) | (pt & 0x7f);
   buf[b + P_MPT + 1] = 0;
-  copyBytes(payloadViews.of(payload), payload.byteOffset + off, recordViews.of(buf), buf.byteOffset + b + PACKET_FIXED, len);
+  const src = view ?? payloadViews.of(payload);
+  const from = (view !== undefined ? viewAt : payload.byteOffset) + off;
+  copyBytes(src, from, recordViews.of(buf), buf.byteOffset + b + PACKET_FIXED, len);
   return b + body + RECORD_TRAILER;
 }
 

@@ -69,7 +69,11 @@ async function readAll(path: string, chunkSize?: number): Promise<ReadResult> {
       batchSizes.push(batch.length);
       for (const f of batch) {
         assert.equal(f.data.length, f.caplen);
-        frames.push({ ...f, data: Buffer.from(f.data) });
+        // The reader's view of its memory (the spool copies payloads through it) holds the frame's bytes.
+        const { view, viewAt, ...rest } = f;
+        assert.ok(view !== undefined && viewAt !== undefined, 'file frames carry their reader view');
+        assert.ok(Buffer.from(view.buffer, view.byteOffset + viewAt, f.caplen).equals(f.data), 'the view holds the frame at viewAt');
+        frames.push({ ...rest, data: Buffer.from(f.data) });
       }
     }
   } finally {

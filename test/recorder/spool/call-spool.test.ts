@@ -40,7 +40,14 @@ function spoolRandom(seed: number, count: number, maxLen = 1400): { dir: string;
       captureNsec: Math.floor(rnd() * 1e9),
       payload,
     };
-    spool.append(p.stream, p.seq, p.ts, p.marker, p.pt, p.captureSec, p.captureNsec, frame, 42, len);
+    if (i % 2 === 0) spool.append(p.stream, p.seq, p.ts, p.marker, p.pt, p.captureSec, p.captureNsec, frame, 42, len);
+    else {
+      // As a capture reader hands it over: the frame inside a chunk, with the chunk's view.
+      const chunk = Buffer.alloc(frame.length + 100 + (i % 7), 0xdd);
+      frame.copy(chunk, 100 + (i % 7));
+      const data = chunk.subarray(100 + (i % 7), 100 + (i % 7) + frame.length);
+      spool.append(p.stream, p.seq, p.ts, p.marker, p.pt, p.captureSec, p.captureNsec, data, 42, len, new DataView(chunk.buffer, chunk.byteOffset, chunk.length), 100 + (i % 7));
+    }
     sent.push(p);
   }
   return { dir: spool.dir, sent, infos, close: () => spool.close({ id: `call-${seed}`, callId: 'abc@host', record: { n: seed, done: true } }) };
