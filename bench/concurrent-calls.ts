@@ -31,6 +31,12 @@ export interface CallsBenchRow {
   captureCpuSeconds: number;
   /** Packets per CPU second of the capture thread: the "one core" figure. */
   packetsPerCaptureCpuSec: number;
+  /**
+   * The same in steady state: from when every call is up until the first BYE (no call set-up,
+   * file creation or teardown in the window), packets and capture-thread CPU in between.
+   */
+  steadyPackets: number;
+  steadyPacketsPerCaptureCpuSec: number;
   /** CPU seconds of every other thread meanwhile (spool writer, fsync, media worker, GC helpers). */
   otherCpuSeconds: number;
   peakActive: number;
@@ -156,11 +162,20 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
     let sampleCpu = 0;
     // Mid-call, when every call is up and its batches are filling: live memory after a GC.
     const sampleAt = T0 + 1 + seconds / 2;
+    // Steady state: the last call's INVITE is at 1.0 s, its RTP from 1.1 s; the first BYE at 0.1 s + seconds.
+    const steadyFrom = T0 + 1.2;
+    const steadyTo = T0 + 0.1 + seconds - 0.05;
+    let pushed = 0;
+    let steady0: { packets: number; cpu: number } | null = null;
+    let steady1: { packets: number; cpu: number } | null = null;
     const cpu0 = process.cpuUsage();
     const main0 = mainThreadCpuSeconds();
     const t0 = process.hrtime.bigint();
     for await (const batch of cap.batches()) {
       for (const f of batch) pipeline.push(f);
+      pushed += batch.length;
+      if (steady0 === null && pipeline.now >= steadyFrom) steady0 = { packets: pushed, cpu: mainThreadCpuSeconds() };
+      if (steady1 === null && pipeline.now >= steadyTo) steady1 = { packets: pushed, cpu: mainThreadCpuSeconds() - sampleCpu };
       const active = recorder.registry.activeCalls;
       peak = Math.max(peak, active);
       if (!sampled && active === n && pipeline.now >= sampleAt) {
@@ -177,6 +192,9 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       }
     }
     if (!sampled) throw new Error(`bench: never ${n} calls active at once`);
+    if (steady0 === null || steady1 === null || steady1.packets <= steady0.packets) throw new Error('bench: calls too short for a steady-state window');
+    const steadyPackets = steady1.packets - steady0.packets;
+    const steadyCpu = steady1.cpu - steady0.cpu;
     if (counters.get('spool.ring_full') > 0) throw new Error('bench: packets dropped by the spool');
     await cap.close();
     const t1 = process.hrtime.bigint();
@@ -207,6 +225,8 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       realtime: captureSeconds / processSeconds,
       captureCpuSeconds,
       packetsPerCaptureCpuSec: packets / captureCpuSeconds,
+      steadyPackets,
+      steadyPacketsPerCaptureCpuSec: steadyPackets / steadyCpu,
       otherCpuSeconds,
       peakActive: peak,
       baseRssMiB: base.rss / 1048576,
