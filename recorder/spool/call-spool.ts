@@ -148,7 +148,7 @@ export class CallSpool {
       return;
     }
     const ring = w.ring;
-    writePacketRecord(ring.buf, at, stream, seq, ts, marker, pt, captureSec, captureNsec, payload, off, len, view, viewAt);
+    writePacketRecord(ring.view, at, stream, seq, ts, marker, pt, captureSec, captureNsec, payload, off, len, view, viewAt);
     ring.commit();
   }
 

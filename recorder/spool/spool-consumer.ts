@@ -23,7 +23,7 @@ import { sealAndWrite } from './batch-write.js';
 import { FILE_HEADER_LEN, RECORD_HEAD, RecordType, writeFileHeader } from './spool-format.js';
 import { MsgKind, type RingConsumer } from './spool-ring.js';
 import { MEDIA_FILE, META_FILE, metaFileText, writeMeta } from './spool-meta.js';
-import { copyBytes, ViewCache } from '../core/bytes.js';
+import { copyBytes } from '../core/bytes.js';
 
 /** The fixed part of an OPEN message (JSON, followed in the message by the call's meta JSON). */
 export interface SpoolOpenRequest {
@@ -70,8 +70,8 @@ const MAX_FREE_CHUNKS = 2048;
 const freeChunks: Buffer[] = [];
 const NO_CHUNK = Buffer.alloc(0);
 const NO_VIEW = new DataView(new ArrayBuffer(0));
-/** A view of a chunk's whole memory (offsets into it are `byteOffset + i`, as with ViewCache). */
-const viewOf = (b: Buffer): DataView => new DataView(b.buffer);
+/** A view of exactly `b`'s bytes (offsets as in `b`). */
+const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
 const takeChunk = (): Buffer => freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
 const returnChunk = (b: Buffer): void => {
   if (b.length === CHUNK_BYTES && freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(b);
@@ -128,8 +128,8 @@ interface CallState {
 
 export class SpoolConsumer {
   private readonly calls = new Map<number, CallState>();
-  /** The ring's view (records are copied out of it; a STREAM record re-queued after a failure is its own buffer). */
-  private readonly sources = new ViewCache();
+  /** The ring's bytes as a DataView: records are copied out of it into the batches. */
+  private readonly ringView: DataView;
   private readonly byDir = new Map<number, Set<CallState>>();
   private readonly dirNow = new Map<number, number>();
   private readonly counters = new Map<number, Map<string, number>>();
@@ -148,7 +148,9 @@ export class SpoolConsumer {
   constructor(
     private readonly ring: RingConsumer,
     private readonly host: SpoolConsumerHost,
-  ) {}
+  ) {
+    this.ringView = viewOf(ring.buf);
+  }
 
   /** Processes every published message; reports when someone waits for an answer. Returns bytes consumed. */
   pump(): number {
@@ -339,7 +341,9 @@ export class SpoolConsumer {
       st.curView = viewOf(st.cur);
       st.used = 0;
     }
-    copyBytes(this.sources.of(src), src.byteOffset + at, st.curView, st.cur.byteOffset + st.used, len);
+    // From the ring (every record), or a STREAM record kept for re-queueing after a failure.
+    const from = src === this.ring.buf ? this.ringView : viewOf(src);
+    copyBytes(from, at, st.curView, st.used, len);
     st.used += len;
     st.bytes += len;
   }

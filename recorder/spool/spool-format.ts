@@ -148,14 +148,9 @@ export function writeFileHeader(buf: Buffer, at: number): number {
   return at + FILE_HEADER_LEN;
 }
 
-// The capture thread's views: the packet's capture buffer and the ring (see copyBytes).
+// The memory of a payload that came without its frame's view (reassembled, HEP, SIPREC; see copyBytes).
 const payloadViews = new ViewCache();
-const recordViews = new ViewCache();
 
-const put16 = (b: Uint8Array, at: number, v: number): void => {
-  b[at] = v & 0xff;
-  b[at + 1] = (v >>> 8) & 0xff;
-};
 const put32 = (b: Uint8Array, at: number, v: number): void => {
   b[at] = v & 0xff;
   b[at + 1] = (v >>> 8) & 0xff;
@@ -167,13 +162,13 @@ const put32 = (b: Uint8Array, at: number, v: number): void => {
 export const packetRecordSize = (len: number): number => RECORD_OVERHEAD + PACKET_FIXED + len;
 
 /**
- * Encodes a PACKET record at `at` (the caller made room); returns the offset after it. The CRC
- * is left for `sealRecords`, which the spool runs per batch off the capture thread. `view`, when
+ * Encodes a PACKET record at `dst` offset `at` (the caller made room); returns the offset after
+ * it. The CRC is left for `sealRecords`, which the spool runs per batch off the capture thread. `view`, when
  * given, is the payload's memory with `payload[0]` at `viewAt` (a Frame's view), else it is
  * looked up.
  */
 export function writePacketRecord(
-  buf: Buffer,
+  dst: DataView,
   at: number,
   stream: number,
   seq: number,
@@ -188,24 +183,22 @@ export function writePacketRecord(
   view?: DataView,
   viewAt = 0,
 ): number {
-  // Byte stores rather than Buffer#writeUInt*: this runs per packet on the capture thread,
-  // and the caller has already made room (no range checks needed).
+  // DataView stores (little-endian, as the format is): this runs per packet on the capture
+  // thread into the ring's view, and the caller has already made room.
   const body = PACKET_FIXED + len;
-  buf[at] = RECORD_SYNC;
-  buf[at + 1] = RecordType.Packet;
-  buf[at + 2] = body & 0xff;
-  buf[at + 3] = body >>> 8;
+  dst.setUint8(at, RECORD_SYNC);
+  dst.setUint8(at + 1, RecordType.Packet);
+  dst.setUint16(at + 2, body, true);
   const b = at + RECORD_HEAD;
-  put16(buf, b + P_STREAM, stream);
-  put16(buf, b + P_SEQ, seq);
-  put32(buf, b + P_TS, ts);
-  put32(buf, b + P_SEC, captureSec);
-  put32(buf, b + P_NSEC, captureNsec);
-  buf[b + P_MPT] = (marker ? 0x80 : 0) | (pt & 0x7f);
-  buf[b + P_MPT + 1] = 0;
+  dst.setUint16(b + P_STREAM, stream, true);
+  dst.setUint16(b + P_SEQ, seq, true);
+  dst.setUint32(b + P_TS, ts >>> 0, true);
+  dst.setUint32(b + P_SEC, captureSec >>> 0, true);
+  dst.setUint32(b + P_NSEC, captureNsec >>> 0, true);
+  dst.setUint16(b + P_MPT, (marker ? 0x80 : 0) | (pt & 0x7f), true);
   const src = view ?? payloadViews.of(payload);
   const from = (view !== undefined ? viewAt : payload.byteOffset) + off;
-  copyBytes(src, from, recordViews.of(buf), buf.byteOffset + b + PACKET_FIXED, len);
+  copyBytes(src, from, dst, b + PACKET_FIXED, len);
   return b + body + RECORD_TRAILER;
 }
 

@@ -75,6 +75,8 @@ export function newRingMemory(bytes: number): RingMemory {
 export class RingProducer {
   /** The ring's bytes; `begin` returns where to encode the body. */
   readonly buf: Buffer;
+  /** The same bytes as a DataView (offsets as in `buf`), for encoders that store through one. */
+  readonly view: DataView;
   readonly size: number;
   private readonly ctrl: Int32Array;
   private readonly mask: number;
@@ -93,6 +95,7 @@ export class RingProducer {
 
   constructor(mem: RingMemory) {
     this.buf = Buffer.from(mem.data);
+    this.view = new DataView(mem.data);
     this.size = mem.data.byteLength;
     this.mask = this.size - 1;
     this.ctrl = new Int32Array(mem.ctrl);

@@ -60,7 +60,7 @@ describe('record encoding and scanning', () => {
     for (let i = 0; i < 5; i++) {
       const payload = Buffer.alloc(10 + i, i + 1);
       const before = at;
-      at = writePacketRecord(buf, at, 0, 65534 + i, 0xfffffff0 + i * 160, i === 0, 0, 1_790_000_000, i * 20_000_000, payload, 0, payload.length);
+      at = writePacketRecord(new DataView(buf.buffer, buf.byteOffset, buf.length), at, 0, 65534 + i, 0xfffffff0 + i * 160, i === 0, 0, 1_790_000_000, i * 20_000_000, payload, 0, payload.length);
       assert.equal(at - before, packetRecordSize(payload.length));
       ends.push(at);
     }
@@ -125,7 +125,8 @@ describe('sealRecords', () => {
   it('fills each record’s CRC as zlib computes it, and refuses bytes that are not records', () => {
     const buf = Buffer.alloc(2048);
     let at = 0;
-    for (let i = 0; i < 6; i++) at = writePacketRecord(buf, at, i, i, i, false, 0, 1, 2, Buffer.alloc(30 * i, i), 0, 30 * i);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    for (let i = 0; i < 6; i++) at = writePacketRecord(view, at, i, i, i, false, 0, 1, 2, Buffer.alloc(30 * i, i), 0, 30 * i);
     assert.equal(sealRecords(buf, 0, at), true);
     let r = 0;
     for (let i = 0; i < 6; i++) {
