@@ -36,6 +36,7 @@ export interface CallsBenchRow {
    * file creation or teardown in the window), packets and capture-thread CPU in between.
    */
   steadyPackets: number;
+  /** NaN when the window took under 0.2 s of CPU (the clock counts 10 ms ticks). */
   steadyPacketsPerCaptureCpuSec: number;
   /** CPU seconds of every other thread meanwhile (spool writer, fsync, media worker, GC helpers). */
   otherCpuSeconds: number;
@@ -226,7 +227,8 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       captureCpuSeconds,
       packetsPerCaptureCpuSec: packets / captureCpuSeconds,
       steadyPackets,
-      steadyPacketsPerCaptureCpuSec: steadyPackets / steadyCpu,
+      // /proc's thread CPU counts 10 ms ticks: a shorter window (100 calls) would be mostly rounding.
+      steadyPacketsPerCaptureCpuSec: steadyCpu >= 0.2 ? steadyPackets / steadyCpu : Number.NaN,
       otherCpuSeconds,
       peakActive: peak,
       baseRssMiB: base.rss / 1048576,

@@ -41,7 +41,7 @@ for (const n of sizes) {
   const r = await benchConcurrentCalls(n, seconds);
   callRows.push(r);
   console.log(
-    `| ${fmt(r.calls)} | ${fmt(r.packets)} | ${r.processSeconds.toFixed(2)} | ${fmt(r.packetsPerSec)} | ${r.captureCpuSeconds.toFixed(2)} | ${fmt(r.packetsPerCaptureCpuSec)} | ${fmt(r.steadyPacketsPerCaptureCpuSec)} | ${r.otherCpuSeconds.toFixed(2)} | ${fmt(r.callsPerSec)} | ${r.realtime.toFixed(1)} | ${fmt(r.peakActive)} | ${r.baseRssMiB.toFixed(0)} | ${r.rssPerCallKiB.toFixed(1)} | ${r.heapPerCallKiB.toFixed(1)} | ${r.endToEndSeconds.toFixed(2)} | ${r.tsharkSeconds.toFixed(2)} | ${(r.tsharkSeconds / r.processSeconds).toFixed(1)} |`,
+    `| ${fmt(r.calls)} | ${fmt(r.packets)} | ${r.processSeconds.toFixed(2)} | ${fmt(r.packetsPerSec)} | ${r.captureCpuSeconds.toFixed(2)} | ${fmt(r.packetsPerCaptureCpuSec)} | ${Number.isNaN(r.steadyPacketsPerCaptureCpuSec) ? '— (window < 0.2 CPU s)' : fmt(r.steadyPacketsPerCaptureCpuSec)} | ${r.otherCpuSeconds.toFixed(2)} | ${fmt(r.callsPerSec)} | ${r.realtime.toFixed(1)} | ${fmt(r.peakActive)} | ${r.baseRssMiB.toFixed(0)} | ${r.rssPerCallKiB.toFixed(1)} | ${r.heapPerCallKiB.toFixed(1)} | ${r.endToEndSeconds.toFixed(2)} | ${r.tsharkSeconds.toFixed(2)} | ${(r.tsharkSeconds / r.processSeconds).toFixed(1)} |`,
   );
 }
 
