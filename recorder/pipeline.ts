@@ -31,6 +31,11 @@ export interface PipelineOptions {
 /** Frames that hit a decoder bug are kept (copied) for a regression fixture, up to this many. */
 const MAX_BUG_FRAMES = 16;
 
+/** A frame's own copy: its bytes copied, without the reader's view (stale at the next read). */
+function keepFrame(f: Frame): Frame {
+  return { linkType: f.linkType, iface: f.iface, tsSec: f.tsSec, tsNsec: f.tsNsec, caplen: f.caplen, len: f.len, data: Buffer.from(f.data) };
+}
+
 /**
  * The packet path: Frame → FrameDecoder → UDP demux / TCP reassembly → sink.
  * Time is the frames' capture time throughout; tables are swept as that time advances.
@@ -72,7 +77,7 @@ export class Pipeline {
     } catch {
       // Backstop (STYLE.md "Bad input"): a throw here is our bug, never the packet's fault.
       this.counters.inc('pipeline.bug');
-      if (this.bugFrames.length < MAX_BUG_FRAMES) this.bugFrames.push({ ...frame, data: Buffer.from(frame.data) });
+      if (this.bugFrames.length < MAX_BUG_FRAMES) this.bugFrames.push(keepFrame(frame));
     }
     this.advance(p.time);
   }
@@ -91,7 +96,7 @@ export class Pipeline {
       }
     } catch {
       this.counters.inc('pipeline.bug');
-      if (p.frame && this.bugFrames.length < MAX_BUG_FRAMES) this.bugFrames.push({ ...p.frame, data: Buffer.from(p.frame.data) });
+      if (p.frame && this.bugFrames.length < MAX_BUG_FRAMES) this.bugFrames.push(keepFrame(p.frame));
     }
     this.advance(p.time);
   }

@@ -322,6 +322,7 @@ export class CallRegistry {
     const h = this.rtp;
     if (decodeRtpHeader(p.payload, p.payloadOff, p.payloadLen, h) !== Status.Ok) {
       this.counters.inc('rtp.malformed');
+      if (flow.call) flow.call.lastActivity = p.time; // still the call's endpoints talking
       return;
     }
     // The stream of the flow's previous packet, else a search (an SSRC change, several SSRCs).
@@ -333,6 +334,7 @@ export class CallRegistry {
     if (s === undefined) {
       if (flow.streams.length >= MAX_STREAMS_PER_FLOW) {
         this.counters.inc('rtp.too_many_ssrcs');
+        if (flow.call) flow.call.lastActivity = p.time;
         return;
       }
       s = this.newStream(flow, h.ssrc, h.pt, p);
@@ -641,6 +643,12 @@ export class CallRegistry {
     let last = call.lastActivity;
     for (const f of entry.flows) for (const s of f.streams) if (s.stats.lastArrival > last) last = s.stats.lastArrival;
     call.lastActivity = last;
+  }
+
+  /** The call's last activity, its RTP included (read this, not `call.lastActivity`, while it is up). */
+  lastActivity(call: Call): number {
+    this.refreshActivity(call);
+    return call.lastActivity;
   }
 
   /** End of input (replay) or shutdown: every open call ends now. */

@@ -32,7 +32,7 @@ export function noteHepLoss(registry: CallRegistry, loss: HepLossTracker): void 
   const end = registry.end.bind(registry);
   registry.end = (call, reason, now): void => {
     if (call.protocol !== 'rtp' && call.state !== CallState.Ended) {
-      for (const { sender, lost } of loss.lostDuring(call.start, Math.max(now, call.lastActivity))) {
+      for (const { sender, lost } of loss.lostDuring(call.start, Math.max(now, registry.lastActivity(call)))) {
         call.note(`capture dropped ${lost} packets during the call (HEP sequence gaps from ${sender.label})`);
       }
     }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { LinkType } from '../../../recorder/capture/frame.js';
 import type { ReplaySummary } from '../../../recorder/cli/replay-command.js';
 import { CallScenario, sdp } from '../../support/call-scenario.js';
+import * as B from '../../support/packets.js';
 import { writePcap } from '../../support/capture-writer.js';
 import { soxDecodeG711 } from '../../support/reference-decode.js';
 import { readWav } from '../../support/wav.js';
@@ -226,6 +227,24 @@ describe('recorder replay: generated SIP scenarios', () => {
     assert.equal(c.endReason, 'timeout:media');
     // It ends at its last RTP packet (0.6 s + 49 × 20 ms), not when the timeout noticed it.
     assert.equal(Date.parse(c.end) - Date.parse(c.start), 1580, `${c.start} .. ${c.end}`);
+  });
+
+  it('malformed RTP on the call’s flow still counts as its activity', () => {
+    const sc = new CallScenario('badrtp@test', CALLER, CALLEE);
+    setup(sc, 0);
+    sc.rtp({ from: 'caller', srcIp: CALLER.ip, srcPort: 4000, dstIp: CALLEE.ip, dstPort: 6000, ssrc: 0xcccc, at: 0.6, count: 50 });
+    // Then five packets whose padding count exceeds the payload (RFC 3550 §5.1): counted malformed.
+    for (let i = 0; i < 5; i++) {
+      const rtp = B.rtp(50 + i, (50 + i) * 160, 0xcccc, 0);
+      rtp[0] = 0xa0;
+      rtp[rtp.length - 1] = 255;
+      const ns = Math.round((2 + i * 0.02) * 1e9);
+      sc.frames.push({ iface: 0, tsSec: sc.t0 + Math.floor(ns / 1e9), tsNsec: ns % 1e9, data: B.ethernet(B.ipv4(CALLER.ip, CALLEE.ip, 17, B.udp(4000, 6000, rtp))) });
+    }
+    sc.sip(600, 'caller', 'OPTIONS sip:x@y SIP/2.0\r\nCall-ID: other\r\nCSeq: 1 OPTIONS\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nVia: SIP/2.0/UDP 10.0.0.10;branch=z9hG4bKo\r\nContent-Length: 0\r\n\r\n');
+    const c = replayScenario('badrtp', sc).calls[0]!;
+    assert.equal(c.endReason, 'timeout:media');
+    assert.equal(Date.parse(c.end) - Date.parse(c.start), 2080, `${c.start} .. ${c.end}`);
   });
 
   it('CANCEL and rejection: calls without media, with their outcome', () => {
