@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CallRecord } from '../../recorder/calls/call-record.js';
@@ -18,8 +17,9 @@ import * as B from '../support/packets.js';
 import { freePort } from '../support/live-recorder.js';
 import { turnCall, writeTurnCalls, type Wrapping } from '../support/turn-call.js';
 import { replayCalls, sameAudio, streamsView } from '../support/recording-compare.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'agent-e2e-'));
+const dir = tempDir('agent-e2e-');
 const KEY = 's3cret-key';
 const recorderConfig = join(dir, 'recorder.json');
 writeFileSync(recorderConfig, JSON.stringify({ recording: { format: 'wav' }, inputs: { hep: { listen: '127.0.0.1:0', authKey: KEY } } }));

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildBpf } from '../../agent/capture/bpf.js';
@@ -14,8 +12,9 @@ import { tshark } from '../support/tshark.js';
 import { tsharkMedia, tsharkRelayPayloads } from '../support/tshark-turn.js';
 import { turnCall, type Wrapping } from '../support/turn-call.js';
 import { forwardFile } from './agent-harness.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'agent-fwd-'));
+const tmp = tempDir('agent-fwd-');
 const net = (s: string): Network => parseNetwork(s) as Network;
 
 describe('Forwarder: TURN-relayed calls unwrap to the relay ⇄ peer packets', () => {

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Agent } from '../../agent/agent.js';
 import { defaultAgentConfig } from '../../agent/config.js';
 import { tshark } from '../support/tshark.js';
 import { writeTurnCalls, type Wrapping } from '../support/turn-call.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /**
  * Debian 12's tshark has no HEP dissector, so the HEP the agent puts on the wire is read back with
@@ -29,7 +28,7 @@ const protoTypeOf = (row: string): number => (row.includes('sip') ? 1 : row.incl
 describe('agent HEP output, read by sipcapture hep-js', () => {
   for (const wrapping of ['channel-udp', 'indications', 'ms-turn-tcp', 'ms-turn-mux'] as Wrapping[]) {
     it(`${wrapping}: every inner packet with tshark's addresses, ports and time`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'hepjs-'));
+      const dir = tempDir('hepjs-');
       const sink = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
       const got: Buffer[] = [];
       sink.on('message', (m) => got.push(m));

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AddressSet, parseNetwork, type Network } from '../../agent/capture/interest.js';
 import type { Destination, DestinationSpec } from '../../agent/output/destination.js';
@@ -15,6 +13,7 @@ import { parseIpv4 } from '../../recorder/core/address.js';
 import { Status } from '../../recorder/core/status.js';
 import { decodeHep3, HepPacket } from '../../recorder/hep/hep3.js';
 import { HepStreamFramer } from '../../recorder/hep/hep-stream.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const hep = (seq: number, size = 100): Buffer => {
   const b = Buffer.alloc(size, seq & 0xff);
@@ -25,7 +24,7 @@ const hep = (seq: number, size = 100): Buffer => {
 
 describe('SendQueue', () => {
   it('memory first, then disk in order, then overflow; never more than the limits', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-q-'));
+    const dir = tempDir('agent-q-');
     const q = new SendQueue({ memoryBytes: 1000, diskDir: dir, diskBytes: 2000 }, 'tcp:x');
     let accepted = 0;
     for (let i = 0; i < 40; i++) if (q.push({ seq: i, buf: hep(i) })) accepted++;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GeneratorResult } from '../../bench/load-generator.js';
 import { makeVethNamespace, removeStaleNamespaces, type VethNamespace } from '../../bench/veth-namespace.js';
 import type { CallRecord } from '../../recorder/calls/call-record.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /**
  * The capacity bench's load generator (issue 8) against the live recorder, small: frames written
@@ -22,7 +22,7 @@ describe('load generator → veth in our own namespace → recorder run', () => 
   before(() => {
     removeStaleNamespaces('callrec-test-');
     ns = makeVethNamespace(`callrec-test-${process.pid}`);
-    out = mkdtempSync(join(tmpdir(), 'loadgen-'));
+    out = tempDir('loadgen-');
   });
   after(() => {
     ns.remove();

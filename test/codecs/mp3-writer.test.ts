@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { MP3_WRITER, mp3RateFor, type Mp3Writer } from '../../codecs/mp3-writer.js';
 import { bestRealtime, bestLag, correlation, ffmpegDecode, ffprobe, ffprobeDecodedSamples, interleave, speech, writeInBlocks } from '../support/ffprobe.js';
 import { speechOf, TEXT_A, TEXT_B } from '../support/speech.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mp3-'));
+const dir = tempDir('mp3-');
 const SECONDS = 7.3;
 
 const speech73 = (text: string, rate: number): Int16Array => speechOf(text, rate, SECONDS);

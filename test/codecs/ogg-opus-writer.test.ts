@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OggPageWriter, readOgg } from '../../codecs/ogg.js';
@@ -9,8 +8,9 @@ import { OPUS, createOpusEncoder, loadOpus } from '../../codecs/opus.js';
 import { bestRealtime, bestLag, correlation, ffmpegDecode, ffprobe, interleave, opusinfo, writeInBlocks } from '../support/ffprobe.js';
 import { speechOf, TEXT_A, TEXT_B } from '../support/speech.js';
 import type { OpusApplication } from '../../codecs/types.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ogg-opus-'));
+const dir = tempDir('ogg-opus-');
 const SECONDS = 7.3;
 
 

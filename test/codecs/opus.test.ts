@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OggPageWriter } from '../../codecs/ogg.js';
@@ -8,6 +7,7 @@ import { opusHead, opusTags } from '../../codecs/ogg-opus-writer.js';
 import { OPUS, OPUS_DECODER, OpusDecoder, createOpusEncoder, loadOpus, opusEncoderBackend, opusPacketSamples } from '../../codecs/opus.js';
 import { correlation, ffmpegDecode, snrDb, speech } from '../support/ffprobe.js';
 import { tshark } from '../support/tshark.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const PCAP = 'fixtures/asterisk-testsuite__opus-2013785496.pcap';
 
@@ -90,7 +90,7 @@ describe('Opus decoder (RFC 6716 / RFC 7587)', () => {
   it('real RTP (asterisk fixture): matches ffmpeg with libopus on the same packets', (t) => {
     const packets = fixturePackets();
     assert.equal(packets.length, 725);
-    const dir = mkdtempSync(join(tmpdir(), 'opus-ref-'));
+    const dir = tempDir('opus-ref-');
     const file = join(dir, 'ref.opus');
     oggOf(packets, 1, file);
     const ref = ffmpegDecode(file, 48000, 1, 'libopus');

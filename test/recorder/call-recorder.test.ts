@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LinkType, type Frame } from '../../recorder/capture/frame.js';
@@ -12,6 +11,7 @@ import { MediaJobPool } from '../../recorder/media/job-pool.js';
 import { Pipeline } from '../../recorder/pipeline.js';
 import { SpoolDirectory } from '../../recorder/spool/spool-directory.js';
 import { CallScenario, sdp } from '../support/call-scenario.js';
+import { tempDir } from '../support/temp-dir.js';
 
 function basicCall(id: string): CallScenario {
   const a = { ip: '10.0.0.10', sipPort: 5060 };
@@ -28,7 +28,7 @@ const frames = (sc: CallScenario): Frame[] => sc.sorted().map((f) => ({ linkType
 
 describe('CallRecorder', () => {
   it('capture drops during a call make its recording incomplete, with a note', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'call-recorder-'));
+    const dir = tempDir('call-recorder-');
     mkdirSync(join(dir, 'rec'));
     const counters = new Counters();
     let drops = 0;
@@ -58,7 +58,7 @@ describe('CallRecorder', () => {
   });
 
   it('a call without drops is complete', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'call-recorder-'));
+    const dir = tempDir('call-recorder-');
     mkdirSync(join(dir, 'rec'));
     const counters = new Counters();
     const pool = new MediaJobPool(1);
@@ -73,7 +73,7 @@ describe('CallRecorder', () => {
 
   it('a call’s spool goes once its recording is written and indexed; storage.keepSpools keeps it', async () => {
     for (const keepSpools of [false, true]) {
-      const dir = mkdtempSync(join(tmpdir(), 'call-recorder-'));
+      const dir = tempDir('call-recorder-');
       mkdirSync(join(dir, 'rec'));
       const counters = new Counters();
       const pool = new MediaJobPool(1);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openCaptureFile } from '../../recorder/capture/file-source.js';
@@ -11,6 +10,7 @@ import { MediaJobPool } from '../../recorder/media/job-pool.js';
 import { Pipeline } from '../../recorder/pipeline.js';
 import { SpoolDirectory } from '../../recorder/spool/spool-directory.js';
 import { prng } from '../support/random.js';
+import { tempDir } from '../support/temp-dir.js';
 
 async function framesOf(path: string): Promise<Frame[]> {
   const out: Frame[] = [];
@@ -31,7 +31,7 @@ describe('recording path under damaged input', () => {
       const original = await framesOf(file);
       for (const seed of [1, 2, 3]) {
         const rnd = prng(seed);
-        const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
+        const dir = tempDir('hostile-');
         mkdirSync(join(dir, 'rec'));
         const counters = new Counters();
         const pool = new MediaJobPool(1);

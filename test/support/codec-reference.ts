@@ -5,13 +5,13 @@
  * temporary directory that is removed at exit.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tshark } from './tshark.js';
 import { loadCodecsAddon } from '../../codecs/native-addon.js';
 import { snrDb } from './ffprobe.js';
 import { speak } from './speech.js';
+import { tempDir } from './temp-dir.js';
 
 export { snrDb };
 
@@ -21,7 +21,7 @@ let counter = 0;
 /** A fresh path in this process's scratch directory. */
 export function scratchPath(name: string): string {
   if (workDir === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'codec-ref-'));
+    const dir = tempDir('codec-ref-');
     workDir = dir;
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   }

@@ -1,7 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { tshark } from './tshark.js';
 
 export interface RefPacket {
@@ -25,11 +22,7 @@ export function tsharkRtpPackets(file: string, ssrc: number): RefPacket[] {
 
 /** G.711 decoded by sox, the reference codec (ITU-T G.711 via sox's own tables). */
 export function soxDecodeG711(payload: Buffer, law: 'mu-law' | 'a-law'): Int16Array {
-  const dir = mkdtempSync(join(tmpdir(), 'sox-'));
-  const inFile = join(dir, 'in.raw');
-  const outFile = join(dir, 'out.raw');
-  writeFileSync(inFile, payload);
-  execFileSync('sox', ['-t', 'raw', '-e', law, '-b', '8', '-r', '8000', '-c', '1', inFile, '-t', 'raw', '-e', 'signed', '-b', '16', '-L', outFile]);
-  const b = readFileSync(outFile);
+  // Through stdin/stdout: no temporary files (it runs thousands of times per test file).
+  const b = execFileSync('sox', ['-t', 'raw', '-e', law, '-b', '8', '-r', '8000', '-c', '1', '-', '-t', 'raw', '-e', 'signed', '-b', '16', '-L', '-'], { input: payload, maxBuffer: 1 << 30 });
   return new Int16Array(b.buffer, b.byteOffset, b.length / 2).slice();
 }

@@ -4,8 +4,7 @@
  * A-law RTP for a while, then BYE. Reports lost sessions, lost packets, ports left in the pool and
  * the recorder's CPU time per session.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallRecorder } from '../../recorder/call-recorder.js';
 import type { CallRecord } from '../../recorder/calls/call-record.js';
@@ -15,6 +14,7 @@ import { Pipeline } from '../../recorder/pipeline.js';
 import { SiprecServer } from '../../recorder/siprec/siprec-server.js';
 import { SpoolDirectory } from '../../recorder/spool/spool-directory.js';
 import { runSipp } from './sipp.js';
+import { tempDir } from './temp-dir.js';
 
 export interface LoadOptions {
   sessions: number;
@@ -85,7 +85,7 @@ function linearToAlaw(x: number): number {
 }
 
 export async function runSiprecLoad(o: LoadOptions): Promise<LoadResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'siprec-load-'));
+  const dir = tempDir('siprec-load-');
   mkdirSync(join(dir, 'rec'));
   const wav = join(dir, 'tone-alaw.wav');
   writeAlawWav(wav);

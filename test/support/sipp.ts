@@ -4,9 +4,9 @@
  * as PCAP_FILE) filled in first. Loopback only; every run is bounded by a timeout and killed past it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export const SIPP_DIR = new URL('../../../test/sipp/', import.meta.url).pathname;
 
@@ -39,7 +39,7 @@ export interface SippOptions {
 }
 
 export async function runSipp(o: SippOptions): Promise<SippRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+  const dir = tempDir('sipp-');
   let text = readFileSync(join(SIPP_DIR, o.scenario), 'latin1');
   for (const [k, v] of Object.entries(o.vars ?? {})) text = text.split(k).join(v);
   const sf = join(dir, o.scenario);

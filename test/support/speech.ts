@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export interface SpeakOptions {
   /** espeak-ng voice (`-v`), e.g. `en-gb`. */
@@ -17,7 +17,7 @@ export interface SpeakOptions {
  * writer and end-to-end tests encode. No dither (`-D`), so the same text gives the same samples.
  */
 export function speak(text: string, rate: number, o: SpeakOptions = {}): Int16Array {
-  const dir = mkdtempSync(join(tmpdir(), 'speech-'));
+  const dir = tempDir('speech-');
   try {
     const wav = join(dir, 'espeak.wav');
     execFileSync('espeak-ng', [...(o.voice ? ['-v', o.voice] : []), ...(o.wpm ? ['-s', String(o.wpm)] : []), '-w', wav, text]);

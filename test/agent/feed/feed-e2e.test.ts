@@ -12,8 +12,7 @@
  * be recorded to the right user, with its audio. Plus the sender's exit codes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CallScenario } from '../../support/call-scenario.js';
@@ -24,6 +23,7 @@ import { addressValue, channelData, stunMessage, type Addr } from '../../support
 import { lyncCall, type LyncParty } from '../../recorder/netfeed/lync-messages.js';
 import { freePort } from '../../support/live-recorder.js';
 import { assertChannelHas } from '../../recorder/sccp/sccp-helpers.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const KEY = 'e2e-feed-key-0123456789';
 const FE = '10.0.0.3';
@@ -32,7 +32,7 @@ const EDGE = '203.0.113.10';
 // Capture times near the wall clock: with no media yet, the recorder sweeps feed calls on it.
 const T0 = Math.floor(Date.now() / 1000) - 30;
 
-const dir = mkdtempSync(join(tmpdir(), 'feed-e2e-'));
+const dir = tempDir('feed-e2e-');
 
 const at = (t: number, data: Buffer): WriterFrame => {
   const ns = Math.round(t * 1e9);

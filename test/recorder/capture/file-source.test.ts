@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CaptureFileError, openCaptureFile, type CaptureFile } from '../../../recorder/capture/file-source.js';
@@ -19,8 +18,9 @@ import {
 } from '../../support/capture-writer.js';
 import { tshark } from '../../support/tshark.js';
 import { prng as rng } from '../../support/random.js';
+import { tempDir } from '../../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'file-source-'));
+const dir = tempDir('file-source-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const randomBytes = (rand: () => number, n: number): Buffer => {

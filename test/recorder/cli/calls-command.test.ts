@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import type { CallRecord } from '../../../recorder/calls/call-record.js';
 import { formatCalls, parseTimeArg, talkTime } from '../../../recorder/cli/calls-command.js';
 import { CallIndex } from '../../../recorder/index/call-index.js';
 import { makeRecord } from '../index/call-records.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 /**
  * The built CLI: bin/recorder once main.ts registers `calls`; until then the same command
@@ -35,7 +36,7 @@ const run = (...args: string[]): { code: number | null; out: string; err: string
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'calls-cli-'));
+const dir = tempDir('calls-cli-');
 const indexDir = join(dir, 'index');
 const calls: CallRecord[] = [
   makeRecord('2024-05-01T08:00:00Z', 1, {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tshark, tsharkConversations } from '../../support/tshark.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const run = (...args: string[]): { code: number | null; out: string; err: string } => {
   const r = spawnSync('bin/recorder', args, { encoding: 'utf8' });
@@ -32,7 +32,7 @@ describe('bin/recorder inspect', () => {
   });
 
   it('a file that is not a capture: one line on stderr, exit 2', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const dir = tempDir('cli-');
     const f = join(dir, 'notes.txt');
     writeFileSync(f, 'hello, this is text\n');
     const r = run('inspect', f);

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CallRecord } from '../../../recorder/calls/call-record.js';
@@ -11,6 +9,7 @@ import * as B from '../../support/packets.js';
 import { assertG711Audio as assertAudio } from '../../support/recording-compare.js';
 import { scrapeMetrics } from '../../support/metrics-scrape.js';
 import { exited, startLiveRecorder, type LiveRecorder } from '../../support/live-recorder.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const LO = '127.0.0.1';
 const base = 30000 + (process.pid % 500) * 10;
@@ -63,7 +62,7 @@ const scrape = (port: number): Promise<string> => scrapeMetrics(LO, port);
 
 describe('recorder run (live on lo, through the libpcap addon)', { timeout: 90_000 }, () => {
   it('records a call played on loopback, as replaying tcpdump\'s capture of it does; metrics count it; SIGTERM exits cleanly', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'run-live-'));
+    const out = tempDir('run-live-');
     const rec = startRecorder(out);
     const port = await rec.ready;
     // tcpdump (a capture tool nobody here wrote) records the same traffic for the replay comparison.
@@ -117,7 +116,7 @@ describe('recorder run (live on lo, through the libpcap addon)', { timeout: 90_0
   });
 
   it('SIGTERM mid-call finalizes the open call; kill -9 mid-call is recovered at the next start', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'run-crash-'));
+    const out = tempDir('run-crash-');
     // 1. SIGTERM with a call in progress: the call ends as "shutdown", its audio is kept.
     let rec = startRecorder(out);
     await rec.ready;

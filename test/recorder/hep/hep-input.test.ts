@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CallRecorder } from '../../../recorder/call-recorder.js';
@@ -20,6 +19,7 @@ import { writePcap } from '../../support/capture-writer.js';
 import { tshark } from '../../support/tshark.js';
 import { turnCall } from '../../support/turn-call.js';
 import { fillHep, forwardFile } from '../../agent/agent-harness.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 /** A recorder fed by a HEP input, as `recorder run --hep` wires them. */
 function hepRecorder(): { counters: Counters; recorder: CallRecorder; pipeline: Pipeline; input: HepInput } {
@@ -74,7 +74,7 @@ describe('HEP3 vendor chunks (OUR_VENDOR_ID)', () => {
   });
 
   it('sngrep (an independent HEP collector) decodes our packets, vendor chunks included, to the right inner packet', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hep-sngrep-'));
+    const dir = tempDir('hep-sngrep-');
     const out = join(dir, 'sngrep.pcap');
     const port = 19000 + (process.pid % 1000);
     const child = spawn('sngrep', ['-N', '-q', '-L', `udp:127.0.0.1:${port}`, '-O', out], { stdio: 'ignore' });
@@ -161,7 +161,7 @@ describe('HepInput', () => {
 
   it('HEP loss during a call becomes a note on that call (and makes its recording incomplete)', async () => {
     const call = turnCall({ callId: 'loss@hep', wrapping: 'channel-udp', packets: 20 });
-    const dir = mkdtempSync(join(tmpdir(), 'hep-loss-'));
+    const dir = tempDir('hep-loss-');
     const file = join(dir, 'c.pcap');
     writePcap(file, call.unwrapped, { linkType: 1 });
     const forwarded = (await forwardFile([file])).out.got;
@@ -183,7 +183,7 @@ describe('HepInput', () => {
 
   it('resolves flagged TURN packets through the SDP relay candidate', async () => {
     const call = turnCall({ callId: 'relay@hep', wrapping: 'mid-call', packets: 5 });
-    const dir = mkdtempSync(join(tmpdir(), 'hep-relay-'));
+    const dir = tempDir('hep-relay-');
     const file = join(dir, 'c.pcap');
     writePcap(file, call.wrapped, { linkType: 1 });
     const forwarded = (await forwardFile([file])).out.got;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatIpv4, parseIpv4 } from '../../../recorder/core/address.js';
@@ -10,6 +9,7 @@ import { writePcap } from '../../support/capture-writer.js';
 import { ethernet, ipv4, udp } from '../../support/packets.js';
 import { prng } from '../../support/random.js';
 import { tshark } from '../../support/tshark.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const SIP = Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n');
 
@@ -177,7 +177,7 @@ describe('HEPv3 encode/decode', () => {
   });
 
   it('survives a pcap round trip through tshark as UDP/9060 (tshark 4.0 here has no HEP dissector)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hep3-'));
+    const dir = tempDir('hep3-');
     try {
       const file = join(dir, 'hep.pcap');
       const out = Buffer.alloc(2000);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openCaptureFile } from '../../../recorder/capture/file-source.js';
@@ -13,8 +12,9 @@ import { writePcap, writePcapng } from '../../support/capture-writer.js';
 import * as B from '../../support/packets.js';
 import { tshark, tsharkConversations } from '../../support/tshark.js';
 import { compareConversations, inspectFile } from '../../support/inspect-helpers.js';
+import { tempDir } from '../../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gen-golden-'));
+const dir = tempDir('gen-golden-');
 const T0 = 1_700_000_000;
 
 interface GenFrame {

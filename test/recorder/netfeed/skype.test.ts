@@ -7,9 +7,7 @@
  * endpoint addresses learned from signaling, disallowed addresses.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { FeedClient } from '../../../agent/feed/feed-client.js';
 import { LinkType } from '../../../recorder/capture/frame.js';
@@ -22,6 +20,7 @@ import { NetfeedTracker, type NetfeedOptions } from '../../../recorder/netfeed/n
 import { Pipeline } from '../../../recorder/pipeline.js';
 import { CallScenario } from '../../support/call-scenario.js';
 import { lyncCall, lyncIm, type LyncParty } from './lync-messages.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const KEY = 'the-feed-key-0123456789';
 const T0 = 1_700_000_000;
@@ -163,7 +162,7 @@ describe('Skype for Business / Lync calls through the feed', () => {
   });
 
   it('an IM session becomes a transcript; a page-mode message its own session', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'netfeed-im-'));
+    const dir = tempDir('netfeed-im-');
     const f = await feed({ transcriptDir: dir });
     const im = lyncIm('im-1', { uri: 'sip:alice@contoso.com', name: 'Alice' }, { uri: 'sip:bob@contoso.com', name: 'Bob' }, [['a', 'Hi Bob, lunch?'], ['b', 'Sure — 12:30 ✓']]);
     // Every message seen twice by the Front End (in from the sender, out to the receiver).

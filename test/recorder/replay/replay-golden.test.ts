@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ReplaySummary } from '../../../recorder/cli/replay-command.js';
 import { soxDecodeG711, tsharkRtpPackets } from '../../support/reference-decode.js';
 import { tshark } from '../../support/tshark.js';
 import { readWav } from '../../support/wav.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 export function replay(files: string[], ...args: string[]): ReplaySummary {
-  const out = mkdtempSync(join(tmpdir(), 'replay-'));
+  const out = tempDir('replay-');
   const r = spawnSync('bin/recorder', ['replay', ...files, '--out', out, '--format', 'wav', '--json', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as ReplaySummary;

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LinkType } from '../../../recorder/capture/frame.js';
@@ -11,8 +9,9 @@ import * as B from '../../support/packets.js';
 import { writePcap } from '../../support/capture-writer.js';
 import { soxDecodeG711 } from '../../support/reference-decode.js';
 import { readWav } from '../../support/wav.js';
+import { tempDir } from '../../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sip-scenarios-'));
+const dir = tempDir('sip-scenarios-');
 
 function replayScenario(name: string, sc: CallScenario, ...args: string[]): ReplaySummary {
   const file = join(dir, `${name}.pcap`);

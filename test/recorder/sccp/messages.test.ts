@@ -6,8 +6,6 @@
  * prefix of a valid body is Ok or Truncated.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Status } from '../../../recorder/core/status.js';
@@ -19,6 +17,7 @@ import * as B from '../../support/packets.js';
 import { prng } from '../../support/random.js';
 import { sk, V20, V_BASIC } from '../../support/skinny.js';
 import { tshark } from '../../support/tshark.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 function decode(buf: Buffer): SkinnyMessage {
   const h = new SkinnyHeader();
@@ -66,7 +65,7 @@ describe('SCCP message decoders', () => {
   }
 
   it('agrees with tshark on every field it reads (basic and V20 headers)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sccp-oracle-'));
+    const dir = tempDir('sccp-oracle-');
     const file = join(dir, 'msgs.pcap');
     const messages = [...sample(V_BASIC), ...sample(V20)];
     let seq = 1;

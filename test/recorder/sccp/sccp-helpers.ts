@@ -1,7 +1,6 @@
 /** Runs generated or public captures through the whole recorder (pipeline, SCCP, registry, spool, media). */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCaptureFile } from '../../../recorder/capture/file-source.js';
 import { LinkType, type Frame } from '../../../recorder/capture/frame.js';
@@ -16,6 +15,7 @@ import { SpoolDirectory } from '../../../recorder/spool/spool-directory.js';
 import type { WriterFrame } from '../../support/capture-writer.js';
 import { soxDecodeG711 } from '../../support/reference-decode.js';
 import { readWav } from '../../support/wav.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 export interface Run {
   records: CallRecord[];
@@ -36,7 +36,7 @@ const toFrame = (f: WriterFrame): Frame => ({ linkType: LinkType.Ethernet, iface
 /** Frames (generated) or capture files (public) through a CallRecorder; records sorted by start. */
 export async function runRecorder(input: WriterFrame[] | string, o: RunOptions = {}): Promise<Run> {
   const counters = new Counters();
-  const dir = mkdtempSync(join(tmpdir(), 'sccp-run-'));
+  const dir = tempDir('sccp-run-');
   mkdirSync(join(dir, 'rec'));
   const pool = o.record ? new MediaJobPool(1) : null;
   const recorder = new CallRecorder({

@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket as TcpSocket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CallRecorder } from '../../../recorder/call-recorder.js';
 import type { CallRecord } from '../../../recorder/calls/call-record.js';
@@ -20,6 +19,7 @@ import { parseRsMetadata, type RecordingMetadata } from '../../../recorder/sipre
 import { SiprecServer } from '../../../recorder/siprec/siprec-server.js';
 import type { SiprecOptions } from '../../../recorder/siprec/siprec-options.js';
 import { SpoolDirectory } from '../../../recorder/spool/spool-directory.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 export const SHARED = '/work/shared/fixtures/public/siprec/';
 export const FIXTURES = new URL('../../../../fixtures/siprec/', import.meta.url).pathname;
@@ -37,7 +37,7 @@ export interface Rig {
 }
 
 export async function startRig(opts: Partial<SiprecOptions> & { users?: UserEntry[]; render?: boolean } = {}): Promise<Rig> {
-  const dir = mkdtempSync(join(tmpdir(), 'siprec-'));
+  const dir = tempDir('siprec-');
   mkdirSync(join(dir, 'rec'));
   const counters = new Counters();
   const pool = new MediaJobPool(1);

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { answerPorts, FIXTURES, fixtureBody, loopbackSdp, request, sendTone, SipClient, sleep } from './siprec-helpers.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 
 describe('recorder run --siprec', () => {
   it('starts the SRS without a config file, records a session, finalizes on SIGTERM', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'siprec-run-'));
+    const out = tempDir('siprec-run-');
     const sipPort = 45000 + (process.pid % 400);
     const child = spawn(join(ROOT, 'bin/recorder'), ['run', '--siprec', `127.0.0.1:${sipPort}`, '--audio-ports', '45500-45599', '--out', out, '--format', 'wav', '--metrics', 'off'], {
       cwd: ROOT,

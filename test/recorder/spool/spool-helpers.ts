@@ -1,12 +1,10 @@
 /** Builders for spool and media tests: synthetic RTP streams written through the real spool writer. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Counters } from '../../../recorder/core/counters.js';
 import type { SpoolPayloadType, SpoolStreamInfo } from '../../../recorder/spool/spool-format.js';
 import { SpoolDirectory, type SpoolOptions } from '../../../recorder/spool/spool-directory.js';
+import { tempDir } from '../../support/temp-dir.js';
 
-export const tmp = (prefix: string): string => mkdtempSync(join(tmpdir(), `${prefix}-`));
+export const tmp = (prefix: string): string => tempDir(`${prefix}-`);
 
 export const PCMU: SpoolPayloadType = { pt: 0, codec: 'PCMU', clockRate: 8000, channels: 1 };
 export const PCMA: SpoolPayloadType = { pt: 8, codec: 'PCMA', clockRate: 8000, channels: 1 };

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writePcap, type WriterFrame } from '../../support/capture-writer.js';
 import * as B from '../../support/packets.js';
 import { addressValue, msCookie, muxFrame, stunMessage, type Addr } from '../../support/turn-call.js';
 import { forwardFile } from '../../agent/agent-harness.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 /**
  * [MS-TURN] §2.2.3: one server-to-server 5-tuple carries the streams of many clients, each framed
@@ -39,7 +39,7 @@ describe('[MS-TURN] multiplexed TURN (0xFF10)', () => {
     // A frame whose length runs past the datagram, and one shorter than its session id.
     put(a, s, Buffer.from('ff1000400102030405060708', 'hex'));
     put(a, s, Buffer.from('ff10000401020304', 'hex'));
-    const dir = mkdtempSync(join(tmpdir(), 'mturn-'));
+    const dir = tempDir('mturn-');
     try {
       const file = join(dir, 'mux.pcap');
       writePcap(file, frames, { linkType: 1 });

@@ -4,8 +4,7 @@
  * public TURN captures unwrap as many packets as tshark finds; bad TURN is counted, never thrown.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openCaptureFile } from '../../../recorder/capture/file-source.js';
@@ -19,8 +18,9 @@ import * as B from '../../support/packets.js';
 import { replaySummary, sameAudio, streamsView } from '../../support/recording-compare.js';
 import { tsharkMedia, tsharkRelayPayloads } from '../../support/tshark-turn.js';
 import { channelData, stunMessage, writeTurnCalls, type Wrapping } from '../../support/turn-call.js';
+import { tempDir } from '../../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'turn-replay-'));
+const dir = tempDir('turn-replay-');
 const config = (name: string, body: object): string => {
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify(body));

@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CallRecord } from '../../../recorder/calls/call-record.js';
@@ -17,6 +16,7 @@ import { scrapeMetrics } from '../../support/metrics-scrape.js';
 import * as B from '../../support/packets.js';
 import { assertG711Audio } from '../../support/recording-compare.js';
 import { addressValue, channelData, stunMessage } from '../../support/turn-call.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const LO = '127.0.0.1';
 // Apart from run-live.test.ts's ports (30000-34999): test files run in parallel.
@@ -71,7 +71,7 @@ async function playTurnCall(callId: string, packets: number): Promise<Map<number
 
 describe('recorder run (live on lo): TURN on the mirror port', { timeout: 60_000 }, () => {
   it('records a ChannelData-relayed call between the relay and the peer, audio sample for sample', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'turn-run-'));
+    const out = tempDir('turn-run-');
     const config = join(out, 'config.json');
     writeFileSync(config, JSON.stringify({ turn: { serverPorts: [P.server] } }));
     const rec = startLiveRecorder(['--iface', 'lo', '--filter', `udp and portrange ${base}-${base + 9}`, '--out', out, '--format', 'wav', '--metrics', `${LO}:0`, '--config', config]);
