@@ -46,6 +46,7 @@
 #include <node_api.h>
 
 #include "batch_send.h"
+#include "fs_sync.h"
 #include <uv.h>
 #include <pcap/pcap.h>
 
@@ -708,5 +709,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       napi_set_named_property(env, exports, "libVersion", v) != napi_ok)
     return NULL;
   batch_send_register(env, exports);
+  fs_sync_register(env, exports);
   return exports;
 }

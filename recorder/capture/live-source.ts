@@ -95,6 +95,8 @@ export interface NativeAddon {
   openPacket?: (ifname: string) => number;
   sendBatch?: (fd: number, buf: Buffer, ends: Uint32Array, count: number, gso?: boolean) => number;
   closeFd?: (fd: number) => void;
+  /** native/pcap/fs_sync.c: syncfs(2) → 0 or -errno; Linux only. */
+  syncFs?: (fd: number) => number;
 }
 
 const ADDON_FILE = 'pcap_capture.node';

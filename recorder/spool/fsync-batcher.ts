@@ -5,8 +5,9 @@
  * needs for its own file I/O; a thousand calls on a slow disk would keep that pool busy all the
  * time. And every completion wakes the event loop with a write(2) to an eventfd, which nearly
  * doubles the write syscalls per call. Here the requests of one flusher tick form one batch,
- * the worker syncs them in turn, and one message comes back. A slow disk makes batches slower,
- * never more numerous (a file is in at most one batch at a time).
+ * the worker makes them durable (one syncfs per filesystem for a large batch, else fsync each:
+ * fsync-worker.ts), and one message comes back. A slow disk makes batches slower, never more
+ * numerous (a file is in at most one batch at a time).
  *
  * One batcher serves the whole process (`FsyncBatcher.shared`): one extra thread, idle and
  * unref'd between batches. If the worker cannot run, the batcher falls back to fs.fsync, so
@@ -16,6 +17,9 @@ import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import type { FsyncReply, FsyncRequest } from './fsync-worker.js';
 import { startHelperThread } from '../core/worker-options.js';
+
+/** Open spools per batch from which one syncfs is cheaper than their fsyncs (a batch is about a second's worth). */
+export const DEFAULT_SYNCFS_MIN = 16;
 
 interface Waiter {
   fd: number;
@@ -39,11 +43,18 @@ export class FsyncBatcher {
   private batchId = 0;
   private kickScheduled = false;
   private closed = false;
-  /** Batches sent to the worker; times the worker failed (then fs.fsync took over). */
-  readonly stats = { batches: 0, workerErrors: 0 };
+  /** Batches sent to the worker; times the worker failed (then fs.fsync took over); syncfs calls made. */
+  readonly stats = { batches: 0, workerErrors: 0, syncfs: 0 };
+  private readonly syncfsMin: number;
 
-  constructor(workerUrl = new URL('./fsync-worker.js', import.meta.url)) {
+  /**
+   * `syncfsMin`: from this many files and directories of one batch on one filesystem, one
+   * syncfs(2) replaces their fsyncs (fsync-worker.ts); a few calls keep per-file fsyncs, which
+   * do not flush unrelated files sharing the filesystem.
+   */
+  constructor(workerUrl = new URL('./fsync-worker.js', import.meta.url), syncfsMin = DEFAULT_SYNCFS_MIN) {
     this.url = workerUrl;
+    this.syncfsMin = syncfsMin;
   }
 
   /** fsync `fd` (then each of `dirs`) in the next batch; resolves false if it failed. */
@@ -89,14 +100,17 @@ export class FsyncBatcher {
     this.stats.batches++;
     const dirs = [...new Set(batch.flatMap((b) => b.dirs))];
     w.ref();
-    w.postMessage({ id: ++this.batchId, fds: batch.map((b) => b.fd), dirs } satisfies FsyncRequest);
+    w.postMessage({ id: ++this.batchId, fds: batch.map((b) => b.fd), dirs, syncfsMin: this.syncfsMin } satisfies FsyncRequest);
   }
 
   private ensureWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
     const w = startHelperThread<Exclude<FsyncReply, { ready: true }>>(
       this.url,
-      (m) => this.done(m.id, m.failedFds, m.failedDirs),
+      (m) => {
+        this.stats.syncfs += m.syncfs;
+        this.done(m.id, m.failedFds, m.failedDirs);
+      },
       (dead) => this.died(dead),
     );
     if (w === null) {

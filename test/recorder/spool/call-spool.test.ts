@@ -301,6 +301,7 @@ describe('fsync batching', () => {
     assert.equal(counters.get('spool.writes'), 100);
     assert.equal(counters.get('spool.fsyncs'), 100);
     assert.equal(syncer.stats.batches, 1);
+    assert.equal(syncer.stats.syncfs, 1, 'one syncfs(2) instead of 100 fsyncs (one filesystem, ≥ DEFAULT_SYNCFS_MIN files)');
     assert.equal(counters.get('spool.fsync_error'), 0);
     await d.closeAll();
     await syncer.close();
