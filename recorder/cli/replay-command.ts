@@ -68,7 +68,7 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
     users: new UsersDirectory(config.users),
     timeouts: config.timeouts,
     // A file can wait for the disk: no packet is dropped for a full spool ring.
-    spool: new SpoolDirectory(dirs.spool, counters, { lossless: true }),
+    spool: new SpoolDirectory(dirs.spool, counters, { lossless: true, syncfs: config.storage.syncfs }),
     pool,
     index,
     recordingsDir: dirs.recordings,

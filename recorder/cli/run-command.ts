@@ -52,7 +52,7 @@ function configFrom(opts: RunOptions): RecorderConfig {
     config.inputs.interfaces = opts.iface.map((name): InterfaceConfig => ({ name, filter: opts.filter ?? '', snaplen: 262144, bufferMiB: 32, promisc: true }));
   }
   if (opts.out) {
-    config.storage = { dataDir: opts.out, spoolDir: `${opts.out}/spool`, recordingsDir: `${opts.out}/recordings`, indexDir: `${opts.out}/index`, keepSpools: config.storage.keepSpools };
+    config.storage = { dataDir: opts.out, spoolDir: `${opts.out}/spool`, recordingsDir: `${opts.out}/recordings`, indexDir: `${opts.out}/index`, keepSpools: config.storage.keepSpools, syncfs: config.storage.syncfs };
   }
   if (opts.format !== undefined) {
     if (!isRecordingFormat(opts.format)) throw new UsageError(`--format must be one of ${RECORDING_FORMATS.join(', ')}, got "${opts.format}"`);
@@ -118,7 +118,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
 
   const overrides = configPayloadMappings(config);
   for (const m of silkMappings(config.netfeed)) if (!overrides.has(m.pt)) overrides.set(m.pt, m);
-  const spool = new SpoolDirectory(st.spoolDir, counters);
+  const spool = new SpoolDirectory(st.spoolDir, counters, { syncfs: st.syncfs });
   spool.start();
   let metrics: RecorderMetrics | null = null;
   const captures: { name: string; cap: LiveCapture; packets: number; bytes: number }[] = [];

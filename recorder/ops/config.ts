@@ -130,6 +130,12 @@ export interface RecorderConfig {
     indexDir: string;
     /** Keep each call's spool after its recording is written and indexed (default: removed). */
     keepSpools: boolean;
+    /**
+     * Default true: with 16 or more calls open, the spool's once-a-second durability is one
+     * syncfs(2) of its filesystem, not an fsync per call's file; false for a spool sharing its
+     * filesystem with other busy writers (syncfs writes back their dirty data too).
+     */
+    syncfs: boolean;
   };
   timeouts: TimeoutsConfig;
   /** Prometheus `/metrics` and `/healthz`; null disables the HTTP endpoint. */
@@ -206,7 +212,7 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
     payloadTypes: c.field(rec, 'payloadTypes', 'recording', {}, (v, p) => c.payloadTypes(v, p)),
   };
 
-  const st = c.section(top, 'storage', '', ['dataDir', 'spoolDir', 'recordingsDir', 'indexDir', 'keepSpools']);
+  const st = c.section(top, 'storage', '', ['dataDir', 'spoolDir', 'recordingsDir', 'indexDir', 'keepSpools', 'syncfs']);
   const dataDir = c.field(st, 'dataDir', 'storage', DEFAULT_DATA_DIR, (v, p) => c.path(v, p));
   const storage: RecorderConfig['storage'] = {
     dataDir,
@@ -214,6 +220,7 @@ export function validateConfig(raw: unknown, label: string): RecorderConfig {
     recordingsDir: c.field(st, 'recordingsDir', 'storage', join(dataDir, 'recordings'), (v, p) => c.path(v, p)),
     indexDir: c.field(st, 'indexDir', 'storage', join(dataDir, 'index'), (v, p) => c.path(v, p)),
     keepSpools: c.field(st, 'keepSpools', 'storage', false, (v, p) => c.bool(v, p)),
+    syncfs: c.field(st, 'syncfs', 'storage', true, (v, p) => c.bool(v, p)),
   };
 
   const to = c.section(top, 'timeouts', '', ['setupSec', 'mediaSec', 'holdSec', 'orphanRtpSec', 'maxCallSec']);

@@ -24,6 +24,8 @@ export const DEFAULT_SYNCFS_MIN = 16;
 interface Waiter {
   fd: number;
   dirs: string[];
+  /** A syncfs of the filesystem may stand in for this fsync (SpoolOptions.syncfs). */
+  whole: boolean;
   resolve: (ok: boolean) => void;
 }
 
@@ -57,10 +59,13 @@ export class FsyncBatcher {
     this.syncfsMin = syncfsMin;
   }
 
-  /** fsync `fd` (then each of `dirs`) in the next batch; resolves false if it failed. */
-  sync(fd: number, dirs: string[] = []): Promise<boolean> {
+  /**
+   * fsync `fd` (then each of `dirs`) in the next batch; resolves false if it failed. `whole`
+   * false: never through a syncfs of their filesystem.
+   */
+  sync(fd: number, dirs: string[] = [], whole = true): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      this.next.push({ fd, dirs, resolve });
+      this.next.push({ fd, dirs, whole, resolve });
       // Requests of the same tick of the event loop go out together.
       if (!this.kickScheduled) {
         this.kickScheduled = true;
@@ -98,9 +103,18 @@ export class FsyncBatcher {
     }
     this.inFlight = batch;
     this.stats.batches++;
-    const dirs = [...new Set(batch.flatMap((b) => b.dirs))];
+    const whole = batch.filter((b) => b.whole);
+    const solo = batch.filter((b) => !b.whole);
+    const dirsOf = (ws: Waiter[]): string[] => [...new Set(ws.flatMap((b) => b.dirs))];
     w.ref();
-    w.postMessage({ id: ++this.batchId, fds: batch.map((b) => b.fd), dirs, syncfsMin: this.syncfsMin } satisfies FsyncRequest);
+    w.postMessage({
+      id: ++this.batchId,
+      fds: whole.map((b) => b.fd),
+      dirs: dirsOf(whole),
+      soloFds: solo.map((b) => b.fd),
+      soloDirs: dirsOf(solo),
+      syncfsMin: this.syncfsMin,
+    } satisfies FsyncRequest);
   }
 
   private ensureWorker(): Worker | null {

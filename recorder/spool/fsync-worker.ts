@@ -15,8 +15,12 @@ import { loadAddon } from '../capture/live-source.js';
 
 export interface FsyncRequest {
   id: number;
+  /** Files and directories a syncfs of their filesystem may make durable. */
   fds: number[];
   dirs: string[];
+  /** Files and directories that are fsync'd one by one (their spool directory chose so). */
+  soloFds: number[];
+  soloDirs: string[];
   /** Files and directories on one filesystem from which one syncfs replaces their fsyncs. */
   syncfsMin: number;
 }
@@ -126,7 +130,13 @@ if (port !== null) {
   const syncFs = nativeSyncFs();
   port.on('message', (r: FsyncRequest) => {
     const o = syncBatch(r.fds, r.dirs, r.syncfsMin, syncFs);
-    port.postMessage({ id: r.id, failedFds: o.failedFds, failedDirs: o.failedDirs, syncfs: o.syncfs } satisfies FsyncReply);
+    const solo = syncBatch(r.soloFds, r.soloDirs, Infinity, null);
+    port.postMessage({
+      id: r.id,
+      failedFds: [...o.failedFds, ...solo.failedFds],
+      failedDirs: o.failedDirs + solo.failedDirs,
+      syncfs: o.syncfs,
+    } satisfies FsyncReply);
   });
   port.postMessage({ ready: true } satisfies FsyncReply);
 }

@@ -32,6 +32,8 @@ export interface SpoolOpenRequest {
   dirId: number;
   flushIntervalMs: number;
   fsyncIntervalMs: number;
+  /** This directory's files may be made durable by a syncfs of their filesystem. */
+  syncfs: boolean;
   maxBufferBytes: number;
 }
 
@@ -52,8 +54,8 @@ export interface SpoolReport {
 }
 
 export interface SpoolConsumerHost {
-  /** fsync `fd` then `dirs`; false when it failed. */
-  sync(fd: number, dirs: string[]): Promise<boolean>;
+  /** fsync `fd` then `dirs` (`whole`: a syncfs of their filesystem may do it); false when it failed. */
+  sync(fd: number, dirs: string[], whole: boolean): Promise<boolean>;
   report(r: SpoolReport): void;
   /** Counters alone are reported at most this often (tickets and closes at once); 0: every pass. */
   reportMs: number;
@@ -95,6 +97,7 @@ interface CallState {
   flushWanted: boolean;
   readonly flushMs: number;
   readonly fsyncMs: number;
+  readonly syncfs: boolean;
   readonly maxBytes: number;
   /**
    * The batch: whole records in bufs[i][0, lens[i]) then cur[0, used), after the file header
@@ -241,6 +244,7 @@ export class SpoolConsumer {
       fd: -1,
       flushMs: req.flushIntervalMs,
       fsyncMs: req.fsyncIntervalMs,
+      syncfs: req.syncfs !== false,
       maxBytes: req.maxBufferBytes,
       bufs: [],
       lens: [],
@@ -445,7 +449,7 @@ export class SpoolConsumer {
     this.count(st.dirId, 'spool.fsyncs');
     const dirs = st.dirsSynced ? [] : [st.dir, st.root];
     st.dirsSynced = true;
-    if (!(await this.host.sync(st.fd, dirs))) this.count(st.dirId, 'spool.fsync_error');
+    if (!(await this.host.sync(st.fd, dirs, st.syncfs))) this.count(st.dirId, 'spool.fsync_error');
   }
 
   /**

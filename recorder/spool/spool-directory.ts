@@ -26,6 +26,13 @@ export interface SpoolOptions {
   flushIntervalMs?: number;
   /** fsync a call's file at most this often (default 1000 ms). */
   fsyncIntervalMs?: number;
+  /**
+   * Default true: when a second's fsync batch holds 16 or more of the process's spool files on
+   * one filesystem, one syncfs(2) makes them durable (fsync-worker.ts). It also writes back
+   * every other dirty file there: false keeps an fsync per file, for a spool that shares its
+   * filesystem with other busy writers.
+   */
+  syncfs?: boolean;
   /** Flush a call's batch when it reaches this size (default 64 KiB): bounded memory per call. */
   maxBufferBytes?: number;
   /** Wall clock in ms (default Date.now); tests inject a fake one. */
@@ -127,6 +134,7 @@ export class SpoolDirectory {
     this.options = {
       flushIntervalMs: opts.flushIntervalMs ?? 1000,
       fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000,
+      syncfs: opts.syncfs ?? true,
       maxBufferBytes: Math.max(4096, opts.maxBufferBytes ?? 64 * 1024),
       io: opts.io ?? 'worker',
     };
@@ -134,7 +142,7 @@ export class SpoolDirectory {
     if (opts.writer !== undefined) this.writer = opts.writer;
     else if (this.options.io === 'sync') {
       const syncer = opts.syncer ?? FsyncBatcher.shared();
-      this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs) => syncer.sync(fd, dirs) });
+      this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs, whole) => syncer.sync(fd, dirs, whole) });
     } else this.writer = SpoolWriter.shared();
     this.dirId = this.writer.register(counters);
     const set = this.open_;
@@ -162,7 +170,7 @@ export class SpoolDirectory {
     const dir = join(this.root, name);
     const spool = new CallSpool(this.host, dir, meta);
     const o = this.options;
-    const req: SpoolOpenRequest = { dir, root: this.root, dirId: this.dirId, flushIntervalMs: o.flushIntervalMs, fsyncIntervalMs: o.fsyncIntervalMs, maxBufferBytes: o.maxBufferBytes };
+    const req: SpoolOpenRequest = { dir, root: this.root, dirId: this.dirId, flushIntervalMs: o.flushIntervalMs, fsyncIntervalMs: o.fsyncIntervalMs, syncfs: o.syncfs, maxBufferBytes: o.maxBufferBytes };
     this.writer.control(MsgKind.Open, spool.sid, openBody(this.now(), JSON.stringify(req), meta));
     this.open_.add(spool);
     this.names.set(spool, name);

@@ -44,7 +44,7 @@ describe('config: defaults', () => {
       sip: { ports: [5060, 5061, 5080] },
       users: [],
       recording: { format: 'opus', bitrate: null, opusApplication: 'lowdelay', channels: 'dual', recordUnattached: false, payloadTypes: {} },
-      storage: { dataDir: './data', spoolDir: 'data/spool', recordingsDir: 'data/recordings', indexDir: 'data/index', keepSpools: false },
+      storage: { dataDir: './data', spoolDir: 'data/spool', recordingsDir: 'data/recordings', indexDir: 'data/index', keepSpools: false, syncfs: true },
       timeouts: { setupSec: 300, mediaSec: 120, holdSec: 7200, orphanRtpSec: 60, maxCallSec: 14400 },
       metrics: { listen: '127.0.0.1:9091' },
       media: { workers: 1 },
@@ -68,7 +68,7 @@ describe('config: defaults', () => {
     assert.deepEqual(c.inputs.interfaces, [{ name: 'eth1', filter: '', snaplen: 262144, bufferMiB: 32, promisc: true }]);
     assert.equal(c.recording.channels, 'mono');
     assert.equal(c.recording.format, 'opus');
-    assert.deepEqual(c.storage, { dataDir: '/var/lib/recorder', spoolDir: '/var/lib/recorder/spool', recordingsDir: '/var/lib/recorder/recordings', indexDir: '/ssd/index', keepSpools: false });
+    assert.deepEqual(c.storage, { dataDir: '/var/lib/recorder', spoolDir: '/var/lib/recorder/spool', recordingsDir: '/var/lib/recorder/recordings', indexDir: '/ssd/index', keepSpools: false, syncfs: true });
     assert.equal(c.timeouts.mediaSec, 30);
     assert.equal(c.timeouts.setupSec, 300);
     assert.equal(c.metrics, null);
@@ -135,6 +135,7 @@ describe('config: one line naming the key', () => {
     ['top level not an object', '[1, 2]', 'config.json: expected an object, got an array'],
     ['number for a string', '{"inputs": {"interfaces": [{"name": 7}]}}', 'config.json: inputs.interfaces[0].name: expected a string, got 7'],
     ['string for a bool', '{"recording": {"recordUnattached": "yes"}}', 'config.json: recording.recordUnattached: expected true or false, got "yes"'],
+    ['number for storage.syncfs', '{"storage": {"syncfs": 1}}', 'config.json: storage.syncfs: expected true or false, got 1'],
     ['string for a number', '{"timeouts": {"mediaSec": "120"}}', 'config.json: timeouts.mediaSec: expected an integer 1-2592000, got "120"'],
     ['null for a list', '{"users": null}', 'config.json: users: expected an array, got null'],
     ['object for a list', '{"sip": {"ports": {"a": 1}}}', 'config.json: sip.ports: expected an array, got an object'],

@@ -307,6 +307,29 @@ describe('fsync batching', () => {
     await syncer.close();
   });
 
+  it('a directory with syncfs: false keeps an fsync per file, however many calls', async () => {
+    let now = 0;
+    const syncer = new FsyncBatcher();
+    const counters = new Counters();
+    const d = new SpoolDirectory(tmp('spool-fsync-solo'), counters, { now: () => now, syncer, io: 'sync', syncfs: false });
+    const spools = Array.from({ length: 100 }, (_, i) => d.open({ id: `s${i}`, callId: 'x', record: null }));
+    for (const s of spools) {
+      s.addStream(streamInfo(1, 'caller', 0));
+      s.append(0, 1, 0, false, 0, T0, 0, Buffer.alloc(160), 0, 160);
+    }
+    now = 1000;
+    d.tick();
+    await d.whenWritten();
+    d.tick();
+    await settle(syncer);
+    assert.equal(counters.get('spool.fsyncs'), 100);
+    assert.equal(syncer.stats.batches, 1);
+    assert.equal(syncer.stats.syncfs, 0);
+    assert.equal(counters.get('spool.fsync_error'), 0);
+    await d.closeAll();
+    await syncer.close();
+  });
+
   it('without a usable worker, fs.fsync takes over', async () => {
     const syncer = new FsyncBatcher(new URL('./no-such-fsync-worker.js', import.meta.url));
     const counters = new Counters();
