@@ -19,8 +19,6 @@ import type { SpoolWriter } from './spool-writer.js';
 export interface ResolvedSpoolOptions {
   flushIntervalMs: number;
   fsyncIntervalMs: number;
-  /** Durability through syncfs(2) when many calls share the filesystem (SpoolOptions.syncfs). */
-  syncfs: boolean;
   maxBufferBytes: number;
   /** `worker`: the ring is consumed by the SpoolWriter's thread; `sync`: on the caller's. */
   io: 'worker' | 'sync';

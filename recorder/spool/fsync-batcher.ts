@@ -5,8 +5,8 @@
  * needs for its own file I/O; a thousand calls on a slow disk would keep that pool busy all the
  * time. And every completion wakes the event loop with a write(2) to an eventfd, which nearly
  * doubles the write syscalls per call. Here the requests of one flusher tick form one batch,
- * the worker makes them durable (one syncfs per filesystem for a large batch, else fsync each:
- * fsync-worker.ts), and one message comes back. A slow disk makes batches slower, never more
+ * the worker makes them durable (one syncfs per spool root with many files in the batch, else
+ * fsync each: fsync-worker.ts), and one message comes back. A slow disk makes batches slower, never more
  * numerous (a file is in at most one batch at a time).
  *
  * One batcher serves the whole process (`FsyncBatcher.shared`): one extra thread, idle and
@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import type { FsyncReply, FsyncRequest } from './fsync-worker.js';
+import type { FsyncReply, FsyncRequest, SyncGroup } from './fsync-worker.js';
 import { startHelperThread } from '../core/worker-options.js';
 
 /** Open spools per batch from which one syncfs is cheaper than their fsyncs (a batch is about a second's worth). */
@@ -24,8 +24,8 @@ export const DEFAULT_SYNCFS_MIN = 16;
 interface Waiter {
   fd: number;
   dirs: string[];
-  /** A syncfs of the filesystem may stand in for this fsync (SpoolOptions.syncfs). */
-  whole: boolean;
+  /** A spool root's fd through which a syncfs may stand in for this fsync; -1: fsync it. */
+  via: number;
   resolve: (ok: boolean) => void;
 }
 
@@ -50,7 +50,7 @@ export class FsyncBatcher {
   private readonly syncfsMin: number;
 
   /**
-   * `syncfsMin`: from this many files and directories of one batch on one filesystem, one
+   * `syncfsMin`: from this many files and directories of one spool root in a batch, one
    * syncfs(2) replaces their fsyncs (fsync-worker.ts); a few calls keep per-file fsyncs, which
    * do not flush unrelated files sharing the filesystem.
    */
@@ -60,12 +60,13 @@ export class FsyncBatcher {
   }
 
   /**
-   * fsync `fd` (then each of `dirs`) in the next batch; resolves false if it failed. `whole`
-   * false: never through a syncfs of their filesystem.
+   * fsync `fd` (then each of `dirs`) in the next batch; resolves false if it failed. `via`: an
+   * fd opened on the same filesystem before `fd` was (a spool root), through which one syncfs
+   * may make the batch's files durable; -1: never through a syncfs.
    */
-  sync(fd: number, dirs: string[] = [], whole = true): Promise<boolean> {
+  sync(fd: number, dirs: string[] = [], via = -1): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      this.next.push({ fd, dirs, whole, resolve });
+      this.next.push({ fd, dirs, via, resolve });
       // Requests of the same tick of the event loop go out together.
       if (!this.kickScheduled) {
         this.kickScheduled = true;
@@ -103,18 +104,17 @@ export class FsyncBatcher {
     }
     this.inFlight = batch;
     this.stats.batches++;
-    const whole = batch.filter((b) => b.whole);
-    const solo = batch.filter((b) => !b.whole);
-    const dirsOf = (ws: Waiter[]): string[] => [...new Set(ws.flatMap((b) => b.dirs))];
+    // One group per spool root (new calls name the root among their directories: once each).
+    const groups = new Map<number, { fds: number[]; dirs: Set<string> }>();
+    for (const b of batch) {
+      let g = groups.get(b.via);
+      if (g === undefined) groups.set(b.via, (g = { fds: [], dirs: new Set() }));
+      g.fds.push(b.fd);
+      for (const d of b.dirs) g.dirs.add(d);
+    }
+    const sent: SyncGroup[] = [...groups].map(([via, g]) => ({ via, fds: g.fds, dirs: [...g.dirs] }));
     w.ref();
-    w.postMessage({
-      id: ++this.batchId,
-      fds: whole.map((b) => b.fd),
-      dirs: dirsOf(whole),
-      soloFds: solo.map((b) => b.fd),
-      soloDirs: dirsOf(solo),
-      syncfsMin: this.syncfsMin,
-    } satisfies FsyncRequest);
+    w.postMessage({ id: ++this.batchId, groups: sent, syncfsMin: this.syncfsMin } satisfies FsyncRequest);
   }
 
   private ensureWorker(): Worker | null {

@@ -4,24 +4,29 @@
  * main thread's open spools can be synced from here.
  *
  * One fsync(2) per file is one device cache flush (and on a journaling filesystem one commit)
- * per file: with thousands of open calls, thousands per second. When a batch holds at least
- * `syncfsMin` files and directories on one filesystem, one syncfs(2) (native/pcap/fs_sync.c)
- * makes all of them durable at once; if it fails, those files are fsync'd one by one, so the
- * answer still names the ones that failed.
+ * per file: with thousands of open calls, thousands per second. A batch comes in groups, one
+ * per spool root: when a group holds at least `syncfsMin` files and directories, one syncfs(2)
+ * (native/pcap/fs_sync.c) through the root's fd makes all of them durable at once. The root was
+ * opened before any of the group's files, and syncfs reports every writeback error on the
+ * filesystem since its fd was opened (Linux ≥ 5.8), so no error on a file goes unseen; when it
+ * reports one, the group's files are fsync'd one by one, so the answer names the failed ones.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { loadAddon } from '../capture/live-source.js';
 
-export interface FsyncRequest {
-  id: number;
-  /** Files and directories a syncfs of their filesystem may make durable. */
+/** Files and directories of one spool root. */
+export interface SyncGroup {
+  /** The root's fd (opened before these files), for syncfs; -1: fsync each. */
+  via: number;
   fds: number[];
   dirs: string[];
-  /** Files and directories that are fsync'd one by one (their spool directory chose so). */
-  soloFds: number[];
-  soloDirs: string[];
-  /** Files and directories on one filesystem from which one syncfs replaces their fsyncs. */
+}
+
+export interface FsyncRequest {
+  id: number;
+  groups: SyncGroup[];
+  /** Files and directories in a group from which one syncfs replaces their fsyncs. */
   syncfsMin: number;
 }
 
@@ -60,60 +65,46 @@ function fsyncDirOk(dir: string): boolean {
   }
 }
 
-interface DeviceGroup {
-  fds: number[];
-  dirs: string[];
+/** The filesystem (device) of an fd or a path; -1 when it cannot be read. */
+function deviceOf(x: number | string): number {
+  try {
+    return typeof x === 'number' ? fstatSync(x).dev : statSync(x).dev;
+  } catch {
+    return -1;
+  }
 }
 
-/** Makes fds and dirs durable: per filesystem one syncfs when it covers enough of them, else fsync each. */
-export function syncBatch(fds: number[], dirs: string[], syncfsMin: number, syncFs: SyncFs | null): SyncOutcome {
+/**
+ * Makes the batch durable: per group one syncfs through its `via` when the group is large
+ * enough, for the files and directories on via's filesystem (a mount below the root is not);
+ * everything else, and a group whose syncfs failed, is fsync'd one by one.
+ */
+export function syncBatch(groups: SyncGroup[], syncfsMin: number, syncFs: SyncFs | null): SyncOutcome {
   const out: SyncOutcome = { failedFds: [], failedDirs: 0, syncfs: 0 };
-  const groups = new Map<number, DeviceGroup>();
-  const group = (dev: number): DeviceGroup => {
-    let g = groups.get(dev);
-    if (g === undefined) groups.set(dev, (g = { fds: [], dirs: [] }));
-    return g;
+  const each = (fds: number[], dirs: string[]): void => {
+    for (const fd of fds) if (!fsyncOk(fd)) out.failedFds.push(fd);
+    for (const d of dirs) if (!fsyncDirOk(d)) out.failedDirs++;
   };
-  for (const fd of fds) {
-    try {
-      group(syncFs === null ? 0 : fstatSync(fd).dev).fds.push(fd);
-    } catch {
-      out.failedFds.push(fd); // not an open file: it cannot be durable
+  for (const g of groups) {
+    const dev = syncFs !== null && g.via >= 0 && g.fds.length + g.dirs.length >= syncfsMin ? deviceOf(g.via) : -1;
+    if (syncFs === null || dev === -1) {
+      each(g.fds, g.dirs);
+      continue;
     }
-  }
-  for (const d of dirs) {
-    try {
-      group(syncFs === null ? 0 : statSync(d).dev).dirs.push(d);
-    } catch {
-      out.failedDirs++;
+    const fds: number[] = [];
+    const dirs: string[] = [];
+    for (const fd of g.fds) {
+      if (deviceOf(fd) === dev) fds.push(fd);
+      else if (!fsyncOk(fd)) out.failedFds.push(fd);
     }
-  }
-  for (const g of groups.values()) {
-    if (syncFs !== null && g.fds.length + g.dirs.length >= syncfsMin) {
-      out.syncfs++;
-      if (syncWhole(g, syncFs)) continue;
-      // It failed: fsync each below, to answer which ones did.
+    for (const d of g.dirs) {
+      if (deviceOf(d) === dev) dirs.push(d);
+      else if (!fsyncDirOk(d)) out.failedDirs++;
     }
-    for (const fd of g.fds) if (!fsyncOk(fd)) out.failedFds.push(fd);
-    for (const d of g.dirs) if (!fsyncDirOk(d)) out.failedDirs++;
+    out.syncfs++;
+    if (syncFs(g.via) !== 0) each(fds, dirs); // to answer which ones failed
   }
   return out;
-}
-
-/** One syncfs through a file of the group (or one of its directories, opened for it). */
-function syncWhole(g: DeviceGroup, syncFs: SyncFs): boolean {
-  const fd = g.fds[0];
-  if (fd !== undefined) return syncFs(fd) === 0;
-  try {
-    const dfd = openSync(g.dirs[0]!, 'r');
-    try {
-      return syncFs(dfd) === 0;
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    return false;
-  }
 }
 
 /** The addon's syncfs, or null where it is not built or not Linux (then every file is fsync'd). */
@@ -129,14 +120,8 @@ const port = parentPort;
 if (port !== null) {
   const syncFs = nativeSyncFs();
   port.on('message', (r: FsyncRequest) => {
-    const o = syncBatch(r.fds, r.dirs, r.syncfsMin, syncFs);
-    const solo = syncBatch(r.soloFds, r.soloDirs, Infinity, null);
-    port.postMessage({
-      id: r.id,
-      failedFds: [...o.failedFds, ...solo.failedFds],
-      failedDirs: o.failedDirs + solo.failedDirs,
-      syncfs: o.syncfs,
-    } satisfies FsyncReply);
+    const o = syncBatch(r.groups, r.syncfsMin, syncFs);
+    port.postMessage({ id: r.id, failedFds: o.failedFds, failedDirs: o.failedDirs, syncfs: o.syncfs } satisfies FsyncReply);
   });
   port.postMessage({ ready: true } satisfies FsyncReply);
 }

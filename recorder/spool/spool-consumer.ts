@@ -32,8 +32,11 @@ export interface SpoolOpenRequest {
   dirId: number;
   flushIntervalMs: number;
   fsyncIntervalMs: number;
-  /** This directory's files may be made durable by a syncfs of their filesystem. */
-  syncfs: boolean;
+  /**
+   * The spool root, opened when its directory was created (before any call's files), through
+   * which a syncfs of its filesystem may make this call's files durable; -1: fsync each.
+   */
+  syncfsFd: number;
   maxBufferBytes: number;
 }
 
@@ -54,8 +57,8 @@ export interface SpoolReport {
 }
 
 export interface SpoolConsumerHost {
-  /** fsync `fd` then `dirs` (`whole`: a syncfs of their filesystem may do it); false when it failed. */
-  sync(fd: number, dirs: string[], whole: boolean): Promise<boolean>;
+  /** fsync `fd` then `dirs` (or a syncfs through `via`, a spool root's fd; -1: no); false when it failed. */
+  sync(fd: number, dirs: string[], via: number): Promise<boolean>;
   report(r: SpoolReport): void;
   /** Counters alone are reported at most this often (tickets and closes at once); 0: every pass. */
   reportMs: number;
@@ -97,7 +100,7 @@ interface CallState {
   flushWanted: boolean;
   readonly flushMs: number;
   readonly fsyncMs: number;
-  readonly syncfs: boolean;
+  readonly syncfsFd: number;
   readonly maxBytes: number;
   /**
    * The batch: whole records in bufs[i][0, lens[i]) then cur[0, used), after the file header
@@ -244,7 +247,7 @@ export class SpoolConsumer {
       fd: -1,
       flushMs: req.flushIntervalMs,
       fsyncMs: req.fsyncIntervalMs,
-      syncfs: req.syncfs !== false,
+      syncfsFd: req.syncfsFd,
       maxBytes: req.maxBufferBytes,
       bufs: [],
       lens: [],
@@ -449,7 +452,7 @@ export class SpoolConsumer {
     this.count(st.dirId, 'spool.fsyncs');
     const dirs = st.dirsSynced ? [] : [st.dir, st.root];
     st.dirsSynced = true;
-    if (!(await this.host.sync(st.fd, dirs, st.syncfs))) this.count(st.dirId, 'spool.fsync_error');
+    if (!(await this.host.sync(st.fd, dirs, st.syncfsFd))) this.count(st.dirId, 'spool.fsync_error');
   }
 
   /**

@@ -10,8 +10,8 @@
  * the due fsyncs. Calls start at different times, so their writes spread over the ticks
  * instead of arriving as one burst a second.
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { RecordingInfo } from '../calls/call-record.js';
 import type { Counters } from '../core/counters.js';
 import { CallSpool, openBody, type ResolvedSpoolOptions, type SpoolHost } from './call-spool.js';
@@ -27,10 +27,10 @@ export interface SpoolOptions {
   /** fsync a call's file at most this often (default 1000 ms). */
   fsyncIntervalMs?: number;
   /**
-   * Default true: when a second's fsync batch holds 16 or more of the process's spool files on
-   * one filesystem, one syncfs(2) makes them durable (fsync-worker.ts). It also writes back
-   * every other dirty file there: false keeps an fsync per file, for a spool that shares its
-   * filesystem with other busy writers.
+   * Default true: when a second's fsync batch holds 16 or more of this root's files and
+   * directories, one syncfs(2) of its filesystem makes them durable (fsync-worker.ts). It also
+   * writes back every other dirty file there: false keeps an fsync per file, for a spool that
+   * shares its filesystem with other busy writers.
    */
   syncfs?: boolean;
   /** Flush a call's batch when it reaches this size (default 64 KiB): bounded memory per call. */
@@ -52,6 +52,30 @@ export interface SpoolOptions {
    * dropping packets (SpoolWriter.reserveRecord's `wait`).
    */
   lossless?: boolean;
+}
+
+/** Root directories opened for syncfs, one fd per path for the life of the process. */
+const syncfsFds = new Map<string, number>();
+
+/**
+ * An fd of the spool root, opened before any call's files exist, through which the fsync
+ * worker's syncfs reports every writeback error on the filesystem from then on (syncfs checks
+ * the errors since its fd was opened, Linux ≥ 5.8); an fd opened later could miss an earlier
+ * error on a call's file. Never closed: a reused fd number could make a syncfs sync another
+ * filesystem. -1 if the root cannot be opened (then every file is fsync'd).
+ */
+function openForSyncfs(root: string): number {
+  const key = resolve(root);
+  let fd = syncfsFds.get(key);
+  if (fd === undefined) {
+    try {
+      fd = openSync(key, 'r');
+    } catch {
+      fd = -1;
+    }
+    syncfsFds.set(key, fd);
+  }
+  return fd;
 }
 
 export interface SpoolEntry {
@@ -126,6 +150,8 @@ export class SpoolDirectory {
   private readonly names = new Map<CallSpool, string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly tickBody = Buffer.alloc(8);
+  /** The root, opened for syncfs (openForSyncfs); -1 with `syncfs: false` or when it cannot be. */
+  private readonly syncfsFd: number;
 
   constructor(root: string, counters: Counters, opts: SpoolOptions = {}) {
     this.root = root;
@@ -134,15 +160,15 @@ export class SpoolDirectory {
     this.options = {
       flushIntervalMs: opts.flushIntervalMs ?? 1000,
       fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000,
-      syncfs: opts.syncfs ?? true,
       maxBufferBytes: Math.max(4096, opts.maxBufferBytes ?? 64 * 1024),
       io: opts.io ?? 'worker',
     };
+    this.syncfsFd = opts.syncfs === false ? -1 : openForSyncfs(root);
     this.now = opts.now ?? Date.now;
     if (opts.writer !== undefined) this.writer = opts.writer;
     else if (this.options.io === 'sync') {
       const syncer = opts.syncer ?? FsyncBatcher.shared();
-      this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs, whole) => syncer.sync(fd, dirs, whole) });
+      this.writer = new SpoolWriter({ inThread: true, ringBytes: SYNC_RING_BYTES, sync: (fd, dirs, via) => syncer.sync(fd, dirs, via) });
     } else this.writer = SpoolWriter.shared();
     this.dirId = this.writer.register(counters);
     const set = this.open_;
@@ -170,7 +196,7 @@ export class SpoolDirectory {
     const dir = join(this.root, name);
     const spool = new CallSpool(this.host, dir, meta);
     const o = this.options;
-    const req: SpoolOpenRequest = { dir, root: this.root, dirId: this.dirId, flushIntervalMs: o.flushIntervalMs, fsyncIntervalMs: o.fsyncIntervalMs, syncfs: o.syncfs, maxBufferBytes: o.maxBufferBytes };
+    const req: SpoolOpenRequest = { dir, root: this.root, dirId: this.dirId, flushIntervalMs: o.flushIntervalMs, fsyncIntervalMs: o.fsyncIntervalMs, syncfsFd: this.syncfsFd, maxBufferBytes: o.maxBufferBytes };
     this.writer.control(MsgKind.Open, spool.sid, openBody(this.now(), JSON.stringify(req), meta));
     this.open_.add(spool);
     this.names.set(spool, name);

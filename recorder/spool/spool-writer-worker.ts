@@ -31,7 +31,7 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 async function run(init: WriterInit, post: (r: SpoolReport) => void): Promise<void> {
   const ring = new RingConsumer(init.ring);
   const syncer = new FsyncBatcher();
-  const consumer = new SpoolConsumer(ring, { sync: (fd, dirs, whole) => syncer.sync(fd, dirs, whole), report: post, reportMs: REPORT_MS });
+  const consumer = new SpoolConsumer(ring, { sync: (fd, dirs, via) => syncer.sync(fd, dirs, via), report: post, reportMs: REPORT_MS });
   for (;;) {
     // The doorbell is read before the pass: a ring during the pass makes the wait return at once.
     const bell = Atomics.load(ring.ctrl, C_BELL);

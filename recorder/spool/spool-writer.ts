@@ -43,7 +43,7 @@ export interface SpoolWriterOptions {
   /** Consume the ring on this thread, synchronously (`sync` spool mode). */
   inThread?: boolean;
   /** fsync for the in-thread consumer (the worker uses its own FsyncBatcher). */
-  sync?: (fd: number, dirs: string[], whole: boolean) => Promise<boolean>;
+  sync?: (fd: number, dirs: string[], via: number) => Promise<boolean>;
 }
 
 interface Queued {
@@ -72,7 +72,7 @@ export class SpoolWriter {
   /** Lossless mode gave up while the consumer stood at this read index (-1: it did not). */
   private stuckAt = -1;
   private readonly url: URL;
-  private readonly syncFn: (fd: number, dirs: string[], whole: boolean) => Promise<boolean>;
+  private readonly syncFn: (fd: number, dirs: string[], via: number) => Promise<boolean>;
   private worker: Worker | null = null;
   private started = false;
   private consumer: SpoolConsumer | null = null;
@@ -94,7 +94,7 @@ export class SpoolWriter {
     this.headroom = this.ring.size >>> 4;
     this.stallLimitMs = opts.stallLimitMs ?? 10_000;
     this.url = opts.url ?? new URL('./spool-writer-worker.js', import.meta.url);
-    this.syncFn = opts.sync ?? ((fd, dirs, whole): Promise<boolean> => FsyncBatcher.shared().sync(fd, dirs, whole));
+    this.syncFn = opts.sync ?? ((fd, dirs, via): Promise<boolean> => FsyncBatcher.shared().sync(fd, dirs, via));
     if (opts.inThread === true) this.consumeHere();
   }
 

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nativeSyncFs, syncBatch, type SyncFs } from '../../../recorder/spool/fsync-worker.js';
 import { tempDir } from '../../support/temp-dir.js';
 
-/** n files with a little data each, open for writing. */
-function openFiles(n: number): { dir: string; fds: number[] } {
+/** A spool-like root opened first (the `via` of its group), then n files in it with a little data, open for writing. */
+function openRoot(n: number): { dir: string; via: number; fds: number[] } {
   const dir = tempDir('fsync-worker-');
+  const via = openSync(dir, 'r');
   const fds = Array.from({ length: n }, (_, i) => openSync(join(dir, `f${i}`), 'w'));
   for (const fd of fds) writeSync(fd, Buffer.alloc(1000, 1));
-  return { dir, fds };
+  return { dir, via, fds };
 }
+
+const closeAll = (fds: number[]): void => fds.forEach((fd) => closeSync(fd));
 
 /** The addon's syncfs, recording the fds it was given and answering `answer` (the real result when null). */
 function spy(answer: number | null): { fn: SyncFs; calls: number[] } {
@@ -28,71 +31,82 @@ function spy(answer: number | null): { fn: SyncFs; calls: number[] } {
   };
 }
 
-describe('fsync worker: syncfs for many files on one filesystem', () => {
+describe('fsync worker: one syncfs for many files of a spool root', () => {
   it('the addon syncfs answers 0 for an open file and -EBADF for no file', () => {
     const real = nativeSyncFs();
     assert.ok(real);
-    const { fds } = openFiles(1);
+    const { via, fds } = openRoot(1);
     assert.equal(real(fds[0]!), 0);
     assert.equal(real(-1), -9);
-    closeSync(fds[0]!);
+    closeAll([via, ...fds]);
   });
 
-  it('from syncfsMin files on one filesystem: one syncfs through one of them, nothing failed', () => {
-    const { fds } = openFiles(20);
+  it('from syncfsMin files and directories in a group: one syncfs through its root fd, nothing failed', () => {
+    const { dir, via, fds } = openRoot(20);
     const s = spy(null);
-    const o = syncBatch(fds, [], 16, s.fn);
+    const o = syncBatch([{ via, fds, dirs: [dir] }], 16, s.fn);
     assert.deepEqual(o, { failedFds: [], failedDirs: 0, syncfs: 1 });
-    assert.equal(s.calls.length, 1);
-    assert.ok(fds.includes(s.calls[0]!));
-    for (const fd of fds) closeSync(fd);
+    assert.deepEqual(s.calls, [via]);
+    closeAll([via, ...fds]);
   });
 
-  it('below syncfsMin, or without the addon: every file fsync’d on its own', () => {
-    const { fds } = openFiles(5);
+  it('below syncfsMin, with via -1, or without the addon: every file fsync’d on its own', () => {
+    const { via, fds } = openRoot(5);
     const s = spy(null);
-    assert.deepEqual(syncBatch(fds, [], 16, s.fn), { failedFds: [], failedDirs: 0, syncfs: 0 });
+    assert.deepEqual(syncBatch([{ via, fds, dirs: [] }], 16, s.fn), { failedFds: [], failedDirs: 0, syncfs: 0 });
+    assert.deepEqual(syncBatch([{ via: -1, fds, dirs: [] }], 1, s.fn), { failedFds: [], failedDirs: 0, syncfs: 0 });
+    assert.deepEqual(syncBatch([{ via, fds, dirs: [] }], 1, null), { failedFds: [], failedDirs: 0, syncfs: 0 });
     assert.equal(s.calls.length, 0);
-    assert.deepEqual(syncBatch(fds, [], 1, null), { failedFds: [], failedDirs: 0, syncfs: 0 });
-    for (const fd of fds) closeSync(fd);
+    closeAll([via, ...fds]);
   });
 
   it('a failed syncfs falls back to fsync per file, which names only the files that fail', () => {
-    const { fds } = openFiles(20);
+    const { via, fds } = openRoot(20);
+    const gone = fds.pop()!;
+    closeSync(gone);
     const s = spy(-5); // EIO
-    const o = syncBatch(fds, [], 16, s.fn);
+    const o = syncBatch([{ via, fds: [...fds, gone], dirs: [] }], 16, s.fn);
     assert.equal(s.calls.length, 1);
-    assert.deepEqual(o, { failedFds: [], failedDirs: 0, syncfs: 1 }, 'each file fsyncs fine, so none is reported failed');
-    for (const fd of fds) closeSync(fd);
+    assert.deepEqual(o, { failedFds: [gone], failedDirs: 0, syncfs: 1 }, 'each open file fsyncs fine; the closed one fails');
+    closeAll([via, ...fds]);
   });
 
   it('a closed descriptor fails alone; the rest are synced together', () => {
-    const { fds } = openFiles(20);
+    const { via, fds } = openRoot(20);
     const gone = fds.pop()!;
     closeSync(gone);
     const s = spy(null);
-    const o = syncBatch([...fds, gone], [], 16, s.fn);
+    const o = syncBatch([{ via, fds: [...fds, gone], dirs: [] }], 16, s.fn);
     assert.deepEqual(o, { failedFds: [gone], failedDirs: 0, syncfs: 1 });
-    for (const fd of fds) closeSync(fd);
+    closeAll([via, ...fds]);
   });
 
-  it('directories count toward a filesystem’s batch; a directory alone is synced through an fd opened for it', () => {
-    const a = openFiles(0).dir;
-    const b = openFiles(0).dir;
+  it('a file on another filesystem than its root is not covered by the root’s syncfs: fsync’d alone', () => {
+    const { via, fds } = openRoot(3);
+    const proc = openSync('/proc/self/stat', 'r'); // procfs, where fsync fails (EINVAL): it must be tried, and fail
     const s = spy(null);
-    assert.deepEqual(syncBatch([], [a, b, join(a, 'missing')], 2, s.fn), { failedFds: [], failedDirs: 1, syncfs: 1 });
-    assert.equal(s.calls.length, 1);
-    assert.throws(() => fstatSync(s.calls[0]!), /EBADF/, 'the directory fd opened for syncfs is closed again');
+    const o = syncBatch([{ via, fds: [...fds, proc], dirs: [] }], 1, s.fn);
+    assert.deepEqual(o, { failedFds: [proc], failedDirs: 0, syncfs: 1 });
+    assert.notEqual(fstatSync(proc).dev, fstatSync(via).dev);
+    closeAll([via, proc, ...fds]);
   });
 
-  it('one syncfs per filesystem: files of two filesystems are two groups', () => {
-    const { fds } = openFiles(2);
-    const proc = openSync('/proc/self/stat', 'r'); // procfs: another filesystem
+  it('two roots are two syncfs; directories count toward their group, a missing one fails', () => {
+    const a = openRoot(2);
+    const b = openRoot(0);
+    const sub = join(b.dir, 'call');
+    mkdirSync(sub);
     const s = spy(null);
-    const o = syncBatch([...fds, proc], [], 1, s.fn);
-    assert.equal(o.syncfs, 2);
-    assert.equal(s.calls.length, 2);
-    assert.notEqual(fstatSync(s.calls[0]!).dev, fstatSync(s.calls[1]!).dev);
-    for (const fd of [...fds, proc]) closeSync(fd);
+    const o = syncBatch(
+      [
+        { via: a.via, fds: a.fds, dirs: [a.dir] },
+        { via: b.via, fds: [], dirs: [sub, b.dir, join(b.dir, 'missing')] },
+      ],
+      2,
+      s.fn,
+    );
+    assert.deepEqual(o, { failedFds: [], failedDirs: 1, syncfs: 2 });
+    assert.deepEqual(s.calls, [a.via, b.via]);
+    closeAll([a.via, b.via, ...a.fds]);
   });
 });
