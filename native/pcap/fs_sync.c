@@ -3,13 +3,13 @@
  * syncFs(fd) → 0 or -errno: syncfs(2), every dirty file and directory entry of the filesystem
  * holding fd made durable at once. The spool's fsync worker uses it when a batch holds many open
  * spools of one spool root: thousands of calls would otherwise cost thousands of fsync(2)s per
- * second, each its own journal commit and device cache flush. Since Linux 5.8 syncfs reports
- * writeback errors seen on the filesystem since fd was opened (errseq); the worker passes the
- * root's fd, opened before any spool file, so no error is lost, and then fsyncs file by file to
- * learn which spool failed.
+ * second, each its own journal commit and device cache flush. Since Linux 5.8 syncfs reports a
+ * writeback error on the filesystem once per fd (errseq); how the worker keeps every error seen
+ * is in recorder/spool/fsync-worker.ts.
  *
- * This addon holds the few Linux system calls Node lacks (batch_send.c is the other); it is
- * built with the capture addon because both need nothing beyond libc. Elsewhere syncFs is absent.
+ * The few Linux system calls Node lacks live in the capture addon (batch_send.c is the other):
+ * where libpcap cannot be loaded, neither can syncFs, and the spool fsyncs file by file.
+ * Elsewhere than Linux syncFs is absent.
  */
 #ifdef __linux__
 #define _GNU_SOURCE

@@ -131,9 +131,10 @@ export interface RecorderConfig {
     /** Keep each call's spool after its recording is written and indexed (default: removed). */
     keepSpools: boolean;
     /**
-     * Default true: with 16 or more calls open, the spool's once-a-second durability is one
-     * syncfs(2) of its filesystem, not an fsync per call's file; false for a spool sharing its
-     * filesystem with other busy writers (syncfs writes back their dirty data too).
+     * Default true: when 16 or more spool files and directories are due for their fsync at the
+     * same tick, one syncfs(2) of the spool's filesystem replaces those fsyncs (fsync-worker.ts);
+     * false for a spool sharing its filesystem with other busy writers (a syncfs writes back
+     * their dirty data too).
      */
     syncfs: boolean;
   };

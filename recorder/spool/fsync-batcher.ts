@@ -18,7 +18,10 @@ import type { Worker } from 'node:worker_threads';
 import type { FsyncReply, FsyncRequest, SyncGroup } from './fsync-worker.js';
 import { startHelperThread } from '../core/worker-options.js';
 
-/** Open spools per batch from which one syncfs is cheaper than their fsyncs (a batch is about a second's worth). */
+/**
+ * Files and directories of one spool root in a batch (the fsyncs due at one 100-ms flusher
+ * tick) from which one syncfs is cheaper than their fsyncs.
+ */
 export const DEFAULT_SYNCFS_MIN = 16;
 
 interface Waiter {
@@ -45,8 +48,8 @@ export class FsyncBatcher {
   private batchId = 0;
   private kickScheduled = false;
   private closed = false;
-  /** Batches sent to the worker; times the worker failed (then fs.fsync took over); syncfs calls made. */
-  readonly stats = { batches: 0, workerErrors: 0, syncfs: 0 };
+  /** Batches sent to the worker; times the worker failed (then fs.fsync took over); syncfs calls made, and failed. */
+  readonly stats = { batches: 0, workerErrors: 0, syncfs: 0, syncfsErrors: 0 };
   private readonly syncfsMin: number;
 
   /**
@@ -123,6 +126,7 @@ export class FsyncBatcher {
       this.url,
       (m) => {
         this.stats.syncfs += m.syncfs;
+        this.stats.syncfsErrors += m.syncfsErrors;
         this.done(m.id, m.failedFds, m.failedDirs);
       },
       (dead) => this.died(dead),

@@ -11,7 +11,7 @@
  * instead of arriving as one burst a second.
  */
 import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { RecordingInfo } from '../calls/call-record.js';
 import type { Counters } from '../core/counters.js';
 import { CallSpool, openBody, type ResolvedSpoolOptions, type SpoolHost } from './call-spool.js';
@@ -27,8 +27,9 @@ export interface SpoolOptions {
   /** fsync a call's file at most this often (default 1000 ms). */
   fsyncIntervalMs?: number;
   /**
-   * Default true: when a second's fsync batch holds 16 or more of this root's files and
-   * directories, one syncfs(2) of its filesystem makes them durable (fsync-worker.ts). It also
+   * Default true: when an fsync batch (the fsyncs due at one tick) holds 16 or more of this
+   * root's files and directories, one syncfs(2) of its filesystem makes them durable
+   * (fsync-worker.ts; Linux 5.17 or later; after a failed syncfs the root goes back to fsyncs). It also
    * writes back every other dirty file there: false keeps an fsync per file, for a spool that
    * shares its filesystem with other busy writers.
    */
@@ -54,28 +55,20 @@ export interface SpoolOptions {
   lossless?: boolean;
 }
 
-/** Root directories opened for syncfs, one fd per path for the life of the process. */
-const syncfsFds = new Map<string, number>();
-
 /**
  * An fd of the spool root, opened before any call's files exist, through which the fsync
- * worker's syncfs reports every writeback error on the filesystem from then on (syncfs checks
- * the errors since its fd was opened, Linux ≥ 5.8); an fd opened later could miss an earlier
- * error on a call's file. Never closed: a reused fd number could make a syncfs sync another
- * filesystem. -1 if the root cannot be opened (then every file is fsync'd).
+ * worker's syncfs sees the first writeback error on the filesystem from then on (syncfs reports
+ * an error once per fd: fsync-worker.ts). One per SpoolDirectory, used by its writer's batcher
+ * alone, so no other batcher can use up an error it must see. Never closed: a reused fd number
+ * could make a syncfs sync another filesystem. -1 if the root cannot be opened (then every file
+ * is fsync'd).
  */
 function openForSyncfs(root: string): number {
-  const key = resolve(root);
-  let fd = syncfsFds.get(key);
-  if (fd === undefined) {
-    try {
-      fd = openSync(key, 'r');
-    } catch {
-      fd = -1;
-    }
-    syncfsFds.set(key, fd);
+  try {
+    return openSync(root, 'r');
+  } catch {
+    return -1;
   }
-  return fd;
 }
 
 export interface SpoolEntry {

@@ -5,7 +5,7 @@
  * temporary directory that is removed at exit.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tshark } from './tshark.js';
 import { loadCodecsAddon } from '../../codecs/native-addon.js';
@@ -21,9 +21,7 @@ let counter = 0;
 /** A fresh path in this process's scratch directory. */
 export function scratchPath(name: string): string {
   if (workDir === undefined) {
-    const dir = tempDir('codec-ref-');
-    workDir = dir;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    workDir = tempDir('codec-ref-');
   }
   return join(workDir, `${counter++}-${name}`);
 }

@@ -11,8 +11,14 @@ import { join } from 'node:path';
 const made: string[] = [];
 
 function removeAll(): void {
-  if (process.env['TEST_KEEP_TMP']) return;
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  if (process.env['TEST_KEEP_TMP'] === '1') return;
+  for (const d of made.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      // e.g. a child process still writing there: the others go all the same
+    }
+  }
 }
 
 /** A new directory `<os tmpdir>/<prefix>XXXXXX`, removed at exit. */

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { formatIpv6 } from '../../../recorder/core/address.js';
 import { canonicalIpv6, ConfigError, defaultConfig, loadConfig, parseConfig, suggest, type RecorderConfig } from '../../../recorder/ops/config.js';
 import { parseListen } from '../../../recorder/ops/listen-address.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const dir = tempDir('config-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The one-line message a bad config gives (and that it is a ConfigError). */
 function errorOf(text: string): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { nativeSyncFs, syncBatch, type SyncFs } from '../../../recorder/spool/fsync-worker.js';
+import { kernelAtLeast, nativeSyncFs, syncBatch, type SyncFs } from '../../../recorder/spool/fsync-worker.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 /** A spool-like root opened first (the `via` of its group), then n files in it with a little data, open for writing. */
@@ -44,8 +44,8 @@ describe('fsync worker: one syncfs for many files of a spool root', () => {
   it('from syncfsMin files and directories in a group: one syncfs through its root fd, nothing failed', () => {
     const { dir, via, fds } = openRoot(20);
     const s = spy(null);
-    const o = syncBatch([{ via, fds, dirs: [dir] }], 16, s.fn);
-    assert.deepEqual(o, { failedFds: [], failedDirs: 0, syncfs: 1 });
+    const o = syncBatch([{ via, fds, dirs: [dir] }], 16, s.fn, new Set());
+    assert.deepEqual(o, { failedFds: [], failedDirs: 0, syncfs: 1, syncfsErrors: 0 });
     assert.deepEqual(s.calls, [via]);
     closeAll([via, ...fds]);
   });
@@ -53,22 +53,30 @@ describe('fsync worker: one syncfs for many files of a spool root', () => {
   it('below syncfsMin, with via -1, or without the addon: every file fsync’d on its own', () => {
     const { via, fds } = openRoot(5);
     const s = spy(null);
-    assert.deepEqual(syncBatch([{ via, fds, dirs: [] }], 16, s.fn), { failedFds: [], failedDirs: 0, syncfs: 0 });
-    assert.deepEqual(syncBatch([{ via: -1, fds, dirs: [] }], 1, s.fn), { failedFds: [], failedDirs: 0, syncfs: 0 });
-    assert.deepEqual(syncBatch([{ via, fds, dirs: [] }], 1, null), { failedFds: [], failedDirs: 0, syncfs: 0 });
+    assert.deepEqual(syncBatch([{ via, fds, dirs: [] }], 16, s.fn, new Set()), { failedFds: [], failedDirs: 0, syncfs: 0, syncfsErrors: 0 });
+    assert.deepEqual(syncBatch([{ via: -1, fds, dirs: [] }], 1, s.fn, new Set()), { failedFds: [], failedDirs: 0, syncfs: 0, syncfsErrors: 0 });
+    assert.deepEqual(syncBatch([{ via, fds, dirs: [] }], 1, null, new Set()), { failedFds: [], failedDirs: 0, syncfs: 0, syncfsErrors: 0 });
     assert.equal(s.calls.length, 0);
     closeAll([via, ...fds]);
   });
 
-  it('a failed syncfs falls back to fsync per file, which names only the files that fail', () => {
+  it('a failed syncfs falls back to fsync per file, which names only the files that fail; the root gets no syncfs again', () => {
     const { via, fds } = openRoot(20);
     const gone = fds.pop()!;
     closeSync(gone);
     const s = spy(-5); // EIO
-    const o = syncBatch([{ via, fds: [...fds, gone], dirs: [] }], 16, s.fn);
+    const failedRoots = new Set<number>();
+    const o = syncBatch([{ via, fds: [...fds, gone], dirs: [] }], 16, s.fn, failedRoots);
     assert.equal(s.calls.length, 1);
-    assert.deepEqual(o, { failedFds: [gone], failedDirs: 0, syncfs: 1 }, 'each open file fsyncs fine; the closed one fails');
-    closeAll([via, ...fds]);
+    assert.deepEqual(o, { failedFds: [gone], failedDirs: 0, syncfs: 1, syncfsErrors: 1 }, 'each open file fsyncs fine; the closed one fails');
+    // The error is used up for the root's fd, but may have been another file's, in a later batch:
+    // that file's own fsync is what reports it now.
+    const later = openRoot(0);
+    const more = Array.from({ length: 20 }, (_, i) => openSync(join(later.dir, `g${i}`), 'w'));
+    const o2 = syncBatch([{ via, fds: more, dirs: [] }], 16, s.fn, failedRoots);
+    assert.equal(s.calls.length, 1, 'no second syncfs through the failed root');
+    assert.deepEqual(o2, { failedFds: [], failedDirs: 0, syncfs: 0, syncfsErrors: 0 });
+    closeAll([via, later.via, ...fds, ...more]);
   });
 
   it('a closed descriptor fails alone; the rest are synced together', () => {
@@ -76,8 +84,8 @@ describe('fsync worker: one syncfs for many files of a spool root', () => {
     const gone = fds.pop()!;
     closeSync(gone);
     const s = spy(null);
-    const o = syncBatch([{ via, fds: [...fds, gone], dirs: [] }], 16, s.fn);
-    assert.deepEqual(o, { failedFds: [gone], failedDirs: 0, syncfs: 1 });
+    const o = syncBatch([{ via, fds: [...fds, gone], dirs: [] }], 16, s.fn, new Set());
+    assert.deepEqual(o, { failedFds: [gone], failedDirs: 0, syncfs: 1, syncfsErrors: 0 });
     closeAll([via, ...fds]);
   });
 
@@ -85,8 +93,8 @@ describe('fsync worker: one syncfs for many files of a spool root', () => {
     const { via, fds } = openRoot(3);
     const proc = openSync('/proc/self/stat', 'r'); // procfs, where fsync fails (EINVAL): it must be tried, and fail
     const s = spy(null);
-    const o = syncBatch([{ via, fds: [...fds, proc], dirs: [] }], 1, s.fn);
-    assert.deepEqual(o, { failedFds: [proc], failedDirs: 0, syncfs: 1 });
+    const o = syncBatch([{ via, fds: [...fds, proc], dirs: [] }], 1, s.fn, new Set());
+    assert.deepEqual(o, { failedFds: [proc], failedDirs: 0, syncfs: 1, syncfsErrors: 0 });
     assert.notEqual(fstatSync(proc).dev, fstatSync(via).dev);
     closeAll([via, proc, ...fds]);
   });
@@ -104,9 +112,19 @@ describe('fsync worker: one syncfs for many files of a spool root', () => {
       ],
       2,
       s.fn,
+      new Set(),
     );
-    assert.deepEqual(o, { failedFds: [], failedDirs: 1, syncfs: 2 });
+    assert.deepEqual(o, { failedFds: [], failedDirs: 1, syncfs: 2, syncfsErrors: 0 });
     assert.deepEqual(s.calls, [a.via, b.via]);
     closeAll([a.via, b.via, ...a.fds]);
+  });
+
+  it('syncfs only on Linux 5.17 and later (earlier ones may report success after a failed writeback or commit)', () => {
+    assert.equal(kernelAtLeast('6.1.0-18-amd64', 5, 17), true);
+    assert.equal(kernelAtLeast('5.17.0', 5, 17), true);
+    assert.equal(kernelAtLeast('5.15.0-91-generic', 5, 17), false);
+    assert.equal(kernelAtLeast('4.18.0-513.el8.x86_64', 5, 17), false);
+    assert.equal(kernelAtLeast('10.0.1', 5, 17), true);
+    assert.equal(kernelAtLeast('garbage', 5, 17), false);
   });
 });
