@@ -84,6 +84,14 @@ function deviceOf(x: number | string): number {
   }
 }
 
+/** [those for which `on` holds, the others]. */
+function partition<T>(xs: T[], on: (x: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const x of xs) (on(x) ? yes : no).push(x);
+  return [yes, no];
+}
+
 /**
  * Makes the batch durable: per group one syncfs through its `via` when the group is large
  * enough, for the files and directories on via's filesystem (a mount below the root is not);
@@ -96,22 +104,15 @@ export function syncBatch(groups: SyncGroup[], syncfsMin: number, syncFs: SyncFs
     for (const d of dirs) if (!fsyncDirOk(d)) out.failedDirs++;
   };
   for (const g of groups) {
-    const wanted = syncFs !== null && g.via >= 0 && !failedRoots.has(g.via) && g.fds.length + g.dirs.length >= syncfsMin;
-    const dev = wanted ? deviceOf(g.via) : -1;
+    const dev = g.via >= 0 && !failedRoots.has(g.via) && g.fds.length + g.dirs.length >= syncfsMin ? deviceOf(g.via) : -1;
     if (syncFs === null || dev === -1) {
       each(g.fds, g.dirs);
       continue;
     }
-    const fds: number[] = [];
-    const dirs: string[] = [];
-    for (const fd of g.fds) {
-      if (deviceOf(fd) === dev) fds.push(fd);
-      else if (!fsyncOk(fd)) out.failedFds.push(fd);
-    }
-    for (const d of g.dirs) {
-      if (deviceOf(d) === dev) dirs.push(d);
-      else if (!fsyncDirOk(d)) out.failedDirs++;
-    }
+    // A mount below the root is another filesystem: its files and directories are fsync'd alone.
+    const [fds, otherFds] = partition(g.fds, (fd) => deviceOf(fd) === dev);
+    const [dirs, otherDirs] = partition(g.dirs, (d) => deviceOf(d) === dev);
+    each(otherFds, otherDirs);
     if (fds.length + dirs.length === 0) continue;
     out.syncfs++;
     if (syncFs(g.via) === 0 && fsyncOk(g.via)) continue;

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { CallRecord } from '../../../recorder/calls/call-record.js';
 import { CallIndex, CallIndexError, newCallId, numberDigits } from '../../../recorder/index/call-index.js';
 import { makeRecord } from './call-records.js';
+import { tempDir as makeTempDir } from '../../support/temp-dir.js';
 
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'call-index-'));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = (): string => makeTempDir('call-index-');
 
 const ids = (recs: CallRecord[]): string[] => recs.map((r) => r.id);
 
