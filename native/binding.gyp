@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "pcap_capture",
-      "sources": ["pcap/pcap_capture.c", "pcap/batch_send.c", "pcap/fs_sync.c"],
+      "sources": ["pcap/pcap_capture.c", "pcap/batch_send.c", "pcap/fs_sync.c", "spool/spool_demux.c"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS=='win'", {

@@ -47,6 +47,7 @@
 
 #include "batch_send.h"
 #include "fs_sync.h"
+#include "../spool/spool_demux.h"
 #include <uv.h>
 #include <pcap/pcap.h>
 
@@ -710,5 +711,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     return NULL;
   batch_send_register(env, exports);
   fs_sync_register(env, exports);
+  spool_demux_register(env, exports);
   return exports;
 }

@@ -1,19 +1,15 @@
 /**
- * Seals and writes one spool batch: CRCs filled (spool-format's sealRecords), then one
- * writev(2) at the batch's position, continuing buffer by buffer after a short write. On error
- * the batch is cut off the file again. Shared by the SpoolWriter's thread and the synchronous
- * mode, so both write the same bytes the same way. Calls go through the `fs` namespace so
- * tests can inject failures.
+ * Writes one spool batch (its records sealed as they were batched) with one writev(2) at the
+ * batch's position, continuing buffer by buffer after a short write. On error the batch is cut
+ * off the file again. Shared by the SpoolWriter's thread and the synchronous mode, so both
+ * write the same bytes the same way. Calls go through the `fs` namespace so tests can inject
+ * failures.
  */
 import fs from 'node:fs';
-import { sealRecords } from './spool-format.js';
 
-export function sealAndWrite(fd: number, views: Uint8Array[], pos: number, sealFrom: number): { ok: boolean; bytes: number } {
+export function writeBatch(fd: number, views: Uint8Array[], pos: number): { ok: boolean; bytes: number } {
   let total = 0;
-  views.forEach((v, i) => {
-    total += v.length;
-    sealRecords(v, i === 0 ? sealFrom : 0, v.length);
-  });
+  for (const v of views) total += v.length;
   try {
     let done = fs.writevSync(fd, views, pos);
     if (done < total) {

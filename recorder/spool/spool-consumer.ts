@@ -15,12 +15,35 @@
  * the call's stream infos go in front of the next batch, so the packets that follow find their
  * stream described. Writes are synchronous here, so no later batch of that call can be on its
  * way meanwhile and the file never has a hole.
+ *
+ * Per record, the work is: find the call, copy the record into the call's batch, seal its CRC,
+ * check whether the batch is due. With the capture addon built, native/spool/spool_demux.c does
+ * that for runs of PACKET records (batch-slots.ts: the state both loops share); every other
+ * message, and every record it leaves alone, takes the TypeScript path below, which writes the
+ * same bytes.
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { sealAndWrite } from './batch-write.js';
-import { FILE_HEADER_LEN, RECORD_HEAD, RecordType, writeFileHeader } from './spool-format.js';
+import { writeBatch } from './batch-write.js';
+import {
+  BatchSlots,
+  CHUNK_BYTES,
+  ChunkPool,
+  DemuxOut,
+  ST_BYTES,
+  ST_CHUNK,
+  ST_FAST,
+  ST_FLUSH_MS,
+  ST_MAX_BYTES,
+  ST_PACKETS,
+  ST_RECORDS,
+  ST_SEAL_FROM,
+  ST_STRIDE,
+  ST_USED,
+  chunkPool,
+} from './batch-slots.js';
+import { FILE_HEADER_LEN, RECORD_HEAD, RecordType, sealRecord, writeFileHeader } from './spool-format.js';
 import { MsgKind, type RingConsumer } from './spool-ring.js';
 import { MEDIA_FILE, META_FILE, metaFileText, writeMeta } from './spool-meta.js';
 import { copyBytes } from '../core/bytes.js';
@@ -68,19 +91,10 @@ export interface SpoolConsumerHost {
 const REC_SEC = RECORD_HEAD + 8;
 const REC_NSEC = RECORD_HEAD + 12;
 const REC_STREAM = RECORD_HEAD;
-/** Batch chunks; a record never straddles two (a larger record gets a buffer of its own). */
-const CHUNK_BYTES = 8 * 1024;
-/** Free chunks kept for reuse (16 MiB); beyond, they go back to the allocator. */
-const MAX_FREE_CHUNKS = 2048;
-const freeChunks: Buffer[] = [];
-const NO_CHUNK = Buffer.alloc(0);
-const NO_VIEW = new DataView(new ArrayBuffer(0));
 /** A view of exactly `b`'s bytes (offsets as in `b`). */
 const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
-const takeChunk = (): Buffer => freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
-const returnChunk = (b: Buffer): void => {
-  if (b.length === CHUNK_BYTES && freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(b);
-};
+/** The native loop returns at least this often, so that the ring's space is given back in steps. */
+const RELEASE_BYTES = 1 << 20;
 
 interface CallState {
   readonly sid: number;
@@ -101,24 +115,17 @@ interface CallState {
   readonly flushMs: number;
   readonly fsyncMs: number;
   readonly syncfsFd: number;
-  readonly maxBytes: number;
+  /** The call's slot in BatchSlots: its batch's counts, current chunk and first capture time. */
+  readonly slot: number;
   /**
-   * The batch: whole records in bufs[i][0, lens[i]) then cur[0, used), after the file header
-   * while it is pending; `bytes` in all. Chunks come from a pool, so a call holds about what it
-   * has buffered (a G.711 call ~20 KB a second), not a buffer sized for the largest batch.
+   * The batch: whole records in bufs[i][0, lens[i]), then the slot's current chunk up to its
+   * ST_USED; the file header first while it is pending. Chunks come from the thread's pool, so
+   * a call holds about what it has buffered (a G.711 call ~20 KB a second). bufIds: each
+   * buffer's chunk, or -1 for a record too large for one (its own buffer).
    */
   bufs: Buffer[];
   lens: number[];
-  cur: Buffer;
-  /** A view of `cur` for copyBytes (records are copied in without a view object per record). */
-  curView: DataView;
-  used: number;
-  bytes: number;
-  /** FILE_HEADER_LEN while the header is pending (a file's first batch), else 0. */
-  sealFrom: number;
-  records: number;
-  packets: number;
-  batchCapMs: number;
+  bufIds: number[];
   filePos: number;
   /** Latest STREAM record per stream index, written again in front of the batch after a failure. */
   readonly streams: Buffer[];
@@ -134,6 +141,12 @@ interface CallState {
 
 export class SpoolConsumer {
   private readonly calls = new Map<number, CallState>();
+  private readonly slots = new BatchSlots();
+  private readonly bySlot: (CallState | undefined)[] = [];
+  private readonly pool: ChunkPool;
+  private readonly demuxOut = new Int32Array(3);
+  /** The native loop for runs of PACKET records (null: every record goes through `message`). */
+  private readonly fast: ((r: number, w: number) => number) | null;
   /** The ring's bytes as a DataView: records are copied out of it into the batches. */
   private readonly ringView: DataView;
   private readonly byDir = new Map<number, Set<CallState>>();
@@ -154,15 +167,31 @@ export class SpoolConsumer {
   constructor(
     private readonly ring: RingConsumer,
     private readonly host: SpoolConsumerHost,
+    opts: { native?: boolean } = {},
   ) {
     this.ringView = viewOf(ring.buf);
+    this.pool = chunkPool();
+    const native = opts.native === false ? null : this.pool.native;
+    this.fast = native === null ? null : (r, w) => this.demux(native.addon, native.set, r, w);
   }
 
   /** Processes every published message; reports when someone waits for an answer. Returns bytes consumed. */
   pump(): number {
-    const n = this.ring.drain(this.handler);
+    const n = this.ring.drain(this.handler, this.fast ?? undefined);
     this.maybeReport(false);
     return n;
+  }
+
+  /** Runs the native loop from ring index r; returns where it stopped (a batch it found due is written first). */
+  private demux(addon: NonNullable<ChunkPool['native']>['addon'], set: object, r: number, w: number): number {
+    const o = this.demuxOut;
+    const t = this.slots;
+    addon.spoolDemux(set, this.ring.buf, r, w, RELEASE_BYTES, t.keys, t.state, t.caps, o);
+    if (o[1] === DemuxOut.Due) {
+      const st = this.bySlot[o[2]!];
+      if (st !== undefined) this.flush(st);
+    }
+    return o[0]! >>> 0;
   }
 
   private count(dirId: number, name: string, n = 1): void {
@@ -237,8 +266,17 @@ export class SpoolConsumer {
     const req = JSON.parse(buf.toString('utf8', at + 12, at + 12 + hlen)) as SpoolOpenRequest;
     const metaJson = buf.toString('utf8', at + 12 + hlen, at + len);
     this.dirNow.set(req.dirId, now);
-    const b = takeChunk();
-    writeFileHeader(b, 0);
+    this.forget(this.bySlot[this.slots.find(sid)]);
+    const slot = this.slots.add(sid);
+    const S = this.slots.state;
+    const o = slot * ST_STRIDE;
+    const c = this.pool.take();
+    writeFileHeader(this.pool.buf(c), 0);
+    S[o + ST_FAST] = 1;
+    S[o + ST_CHUNK] = c;
+    S[o + ST_USED] = S[o + ST_BYTES] = S[o + ST_SEAL_FROM] = FILE_HEADER_LEN;
+    S[o + ST_MAX_BYTES] = req.maxBufferBytes;
+    S[o + ST_FLUSH_MS] = req.flushIntervalMs;
     const st: CallState = {
       sid,
       dirId: req.dirId,
@@ -248,17 +286,10 @@ export class SpoolConsumer {
       flushMs: req.flushIntervalMs,
       fsyncMs: req.fsyncIntervalMs,
       syncfsFd: req.syncfsFd,
-      maxBytes: req.maxBufferBytes,
+      slot,
       bufs: [],
       lens: [],
-      cur: b,
-      curView: viewOf(b),
-      used: FILE_HEADER_LEN,
-      bytes: FILE_HEADER_LEN,
-      sealFrom: FILE_HEADER_LEN,
-      records: 0,
-      packets: 0,
-      batchCapMs: Number.NaN,
+      bufIds: [],
       filePos: 0,
       streams: [],
       failed: false,
@@ -274,6 +305,7 @@ export class SpoolConsumer {
       metaJson,
     };
     this.calls.set(sid, st);
+    this.bySlot[slot] = st;
     let set = this.byDir.get(st.dirId);
     if (set === undefined) this.byDir.set(st.dirId, (set = new Set<CallState>()));
     set.add(st);
@@ -307,16 +339,21 @@ export class SpoolConsumer {
     } catch {
       this.count(st.dirId, 'spool.open_error');
       st.failed = true;
-      this.lose(st, st.packets);
-      st.records = 0;
-      st.packets = 0;
-      this.release(st);
+      const o = st.slot * ST_STRIDE;
+      const S = this.slots.state;
+      S[o + ST_FAST] = 0;
+      this.lose(st, S[o + ST_PACKETS]!);
+      S[o + ST_RECORDS] = S[o + ST_PACKETS] = 0;
+      this.release(st, true);
       return;
     }
     // Records that arrived meanwhile: written now if a flush was asked for or the batch is full.
-    if (st.flushWanted || st.bytes - st.sealFrom >= st.maxBytes) this.flush(st);
+    const o = st.slot * ST_STRIDE;
+    const S = this.slots.state;
+    if (st.flushWanted || S[o + ST_BYTES]! - S[o + ST_SEAL_FROM]! >= S[o + ST_MAX_BYTES]!) this.flush(st);
   }
 
+  /** A record the native loop left alone (or all of them, without it): what spool_demux.c does, and the rest. */
   private record(st: CallState, buf: Buffer, at: number, len: number): void {
     const isPacket = buf[at + 1] === RecordType.Packet;
     if (st.failed) {
@@ -324,47 +361,91 @@ export class SpoolConsumer {
       return;
     }
     this.put(st, buf, at, len);
-    st.records++;
+    const S = this.slots.state;
+    const o = st.slot * ST_STRIDE;
+    S[o + ST_RECORDS] = S[o + ST_RECORDS]! + 1;
     if (!isPacket) {
       st.streams[buf.readUInt16LE(at + REC_STREAM)] = Buffer.from(buf.subarray(at, at + len));
       return;
     }
-    st.packets++;
+    S[o + ST_PACKETS] = S[o + ST_PACKETS]! + 1;
     const capMs = buf.readUInt32LE(at + REC_SEC) * 1000 + buf.readUInt32LE(at + REC_NSEC) / 1e6;
-    if (Number.isNaN(st.batchCapMs)) st.batchCapMs = capMs;
+    const caps = this.slots.caps;
+    if (Number.isNaN(caps[st.slot])) caps[st.slot] = capMs;
     // A batch also ends after a flush interval of capture time: a replay running many times
     // faster than real time then holds no more per call than live capture does.
-    if (st.bytes - st.sealFrom >= st.maxBytes || capMs - st.batchCapMs >= st.flushMs) this.flush(st);
+    if (S[o + ST_BYTES]! - S[o + ST_SEAL_FROM]! >= S[o + ST_MAX_BYTES]! || capMs - caps[st.slot]! >= st.flushMs) this.flush(st);
   }
 
-  /** Appends one whole record (`src[at, at + len)`) to the batch. */
+  /** Appends one whole record (`src[at, at + len)`) to the batch and seals its CRC there. */
   private put(st: CallState, src: Buffer, at: number, len: number): void {
-    if (st.used + len > st.cur.length) {
-      if (st.used > 0) {
-        st.bufs.push(st.cur);
-        st.lens.push(st.used);
-      }
-      st.cur = len <= CHUNK_BYTES ? takeChunk() : Buffer.allocUnsafeSlow(len);
-      st.curView = viewOf(st.cur);
-      st.used = 0;
-    }
+    const S = this.slots.state;
+    const o = st.slot * ST_STRIDE;
     // From the ring (every record), or a STREAM record kept for re-queueing after a failure.
     const from = src === this.ring.buf ? this.ringView : viewOf(src);
-    copyBytes(from, at, st.curView, st.used, len);
-    st.used += len;
-    st.bytes += len;
+    let c = S[o + ST_CHUNK]!;
+    let used = S[o + ST_USED]!;
+    S[o + ST_BYTES] = S[o + ST_BYTES]! + len;
+    if (len > CHUNK_BYTES) {
+      // A buffer of its own, after what the current chunk holds; the next record takes a new chunk.
+      this.retire(st);
+      const b = Buffer.allocUnsafeSlow(len);
+      copyBytes(from, at, viewOf(b), 0, len);
+      sealRecord(b, 0, len);
+      st.bufs.push(b);
+      st.lens.push(len);
+      st.bufIds.push(-1);
+      return;
+    }
+    if (c < 0 || used + len > CHUNK_BYTES) {
+      this.retire(st);
+      c = S[o + ST_CHUNK] = this.pool.take();
+      used = 0;
+    }
+    const base = ChunkPool.base(c);
+    copyBytes(from, at, this.pool.view(c), base + used, len);
+    sealRecord(this.pool.buf(c), used, used + len);
+    S[o + ST_USED] = used + len;
   }
 
-  /** Empties the batch, its chunks back to the pool. */
-  private release(st: CallState): void {
-    for (const b of st.bufs) returnChunk(b);
-    returnChunk(st.cur);
+  /** Moves the current chunk, if it holds anything, behind the batch's buffers; no current chunk after. */
+  private retire(st: CallState): void {
+    const S = this.slots.state;
+    const o = st.slot * ST_STRIDE;
+    const c = S[o + ST_CHUNK]!;
+    if (c < 0) return;
+    if (S[o + ST_USED]! > 0) {
+      st.bufs.push(this.pool.buf(c));
+      st.lens.push(S[o + ST_USED]!);
+      st.bufIds.push(c);
+    } else this.pool.give(c);
+    S[o + ST_CHUNK] = -1;
+    S[o + ST_USED] = 0;
+  }
+
+  /** Empties the batch, its chunks back to the pool; the current chunk stays for the next batch unless `all`. */
+  private release(st: CallState, all: boolean): void {
+    for (const c of st.bufIds) if (c >= 0) this.pool.give(c);
     st.bufs = [];
     st.lens = [];
-    st.cur = NO_CHUNK;
-    st.curView = NO_VIEW;
-    st.used = 0;
-    st.bytes = 0;
+    st.bufIds = [];
+    const S = this.slots.state;
+    const o = st.slot * ST_STRIDE;
+    const c = S[o + ST_CHUNK]!;
+    if (all && c >= 0) {
+      this.pool.give(c);
+      S[o + ST_CHUNK] = -1;
+    }
+    S[o + ST_USED] = 0;
+    S[o + ST_BYTES] = 0;
+  }
+
+  /** The call's slot back to the table, its chunks to the pool (finished, or replaced by a new call of its id). */
+  private forget(st: CallState | undefined): void {
+    if (st === undefined || this.bySlot[st.slot] !== st) return;
+    this.release(st, true);
+    this.slots.remove(st.sid, st.slot);
+    this.bySlot[st.slot] = undefined;
   }
 
   private lose(st: CallState, packets: number): void {
@@ -375,22 +456,24 @@ export class SpoolConsumer {
 
   /** Writes the call's batch (one writev); on failure counts its packets lost and re-queues the stream infos. */
   private flush(st: CallState): void {
-    if (st.records === 0) return;
+    const S = this.slots.state;
+    const o = st.slot * ST_STRIDE;
+    if (S[o + ST_RECORDS] === 0) return;
     if (st.fd < 0) {
       st.flushWanted = !st.failed;
       return;
     }
     st.flushWanted = false;
     const views = st.bufs.map((b, i) => b.subarray(0, st.lens[i]));
-    views.push(st.cur.subarray(0, st.used));
-    const r = sealAndWrite(st.fd, views, st.filePos, st.sealFrom);
-    const bytes = st.bytes;
-    this.release(st);
+    const c = S[o + ST_CHUNK]!;
+    if (c >= 0 && S[o + ST_USED]! > 0) views.push(this.pool.buf(c).subarray(0, S[o + ST_USED]));
+    const r = writeBatch(st.fd, views, st.filePos);
+    const bytes = S[o + ST_BYTES]!;
+    this.release(st, false);
     this.batches++;
-    const packets = st.packets;
-    st.records = 0;
-    st.packets = 0;
-    st.batchCapMs = Number.NaN;
+    const packets = S[o + ST_PACKETS]!;
+    S[o + ST_RECORDS] = S[o + ST_PACKETS] = 0;
+    this.slots.caps[st.slot] = Number.NaN;
     st.lastFlushAt = this.dirNow.get(st.dirId) ?? st.lastFlushAt;
     if (r.ok) {
       this.count(st.dirId, 'spool.writes');
@@ -398,23 +481,23 @@ export class SpoolConsumer {
       this.count(st.dirId, 'spool.flushes');
       if (packets > 0) this.count(st.dirId, 'spool.packets', packets);
       st.filePos += bytes;
-      st.sealFrom = 0;
+      S[o + ST_SEAL_FROM] = 0;
       st.dirty = true;
       return;
     }
     this.count(st.dirId, 'spool.write_error');
     this.lose(st, packets);
     // The batch was cut off again: the file ends at filePos (still without its header if 0).
-    st.sealFrom = 0;
+    S[o + ST_SEAL_FROM] = 0;
     if (st.filePos === 0) {
-      st.cur = takeChunk();
-      st.curView = viewOf(st.cur);
-      st.used = st.bytes = st.sealFrom = writeFileHeader(st.cur, 0);
+      let h = S[o + ST_CHUNK]!;
+      if (h < 0) h = S[o + ST_CHUNK] = this.pool.take();
+      S[o + ST_USED] = S[o + ST_BYTES] = S[o + ST_SEAL_FROM] = writeFileHeader(this.pool.buf(h), 0);
     }
     for (const s of st.streams) {
       if (s === undefined) continue;
       this.put(st, s, 0, s.length);
-      st.records++;
+      S[o + ST_RECORDS] = S[o + ST_RECORDS]! + 1;
     }
   }
 
@@ -435,8 +518,9 @@ export class SpoolConsumer {
     this.dirNow.set(dirId, now);
     const set = this.byDir.get(dirId);
     if (set === undefined) return;
+    const S = this.slots.state;
     for (const st of set) {
-      if (st.records > 0 && now - st.lastFlushAt >= st.flushMs) this.flush(st);
+      if (S[st.slot * ST_STRIDE + ST_RECORDS]! > 0 && now - st.lastFlushAt >= st.flushMs) this.flush(st);
       if (st.dirty && st.syncing === null && now - st.lastFsyncAt >= st.fsyncMs) {
         st.lastFsyncAt = now;
         st.dirty = false;
@@ -467,6 +551,8 @@ export class SpoolConsumer {
       return;
     }
     this.calls.delete(sid);
+    // Its records (none should follow a close) now take the TypeScript path, which counts them.
+    this.slots.state[st.slot * ST_STRIDE + ST_FAST] = 0;
     this.byDir.get(st.dirId)?.delete(st);
     if (metaJson !== '') st.metaJson = metaJson;
     st.mainLost = mainLost;
@@ -474,9 +560,10 @@ export class SpoolConsumer {
   }
 
   private async finish(st: CallState): Promise<void> {
-    for (let round = 0; round < 2 && st.records > 0; round++) this.flush(st);
-    if (st.records > 0) this.lose(st, st.packets);
-    this.release(st);
+    const o = st.slot * ST_STRIDE;
+    for (let round = 0; round < 2 && this.slots.state[o + ST_RECORDS]! > 0; round++) this.flush(st);
+    if (this.slots.state[o + ST_RECORDS]! > 0) this.lose(st, this.slots.state[o + ST_PACKETS]!);
+    this.forget(st);
     if (st.fd >= 0) {
       if (st.syncing !== null) await st.syncing;
       await this.fsync(st);

@@ -11,7 +11,7 @@
  * +---------------------------------------------------------------+
  * |                  magic "VRSP" (56 52 53 50)                   |
  * +-------------------------------+-------------------------------+
- * |          version = 1          |     header length = 16        |
+ * |          version = 2          |     header length = 16        |
  * +-------------------------------+-------------------------------+
  * |                        reserved (zero)                        |
  * |                                                               |
@@ -24,7 +24,7 @@
  * +---------------+---------------+-------------------------------+
  * :                      body (body length bytes)                 :
  * +---------------------------------------------------------------+
- * |   CRC-32 (IEEE 802.3, as zlib) of sync byte .. end of body    |
+ * |          CRC-32C of sync byte .. end of body (see below)      |
  * +---------------------------------------------------------------+
  *
  * PACKET body (type 1), one RTP packet of a stream, payload only (the header fields we need
@@ -46,14 +46,20 @@
  * JSON. It precedes the stream's first packet in the file; a later STREAM record with the same
  * index replaces the info (a re-INVITE changed the payload map) from that point on.
  *
+ * The CRC is CRC-32C (Castagnoli, RFC 3720 §B.4) since version 2, computed in hardware where
+ * the CPU has it (native/spool/spool_demux.c); version 1 used IEEE 802.3's CRC-32 (as zlib), and
+ * version-1 spools are still read (crash recovery after an upgrade).
+ *
  * A 16-bit body length is enough: an RTP payload over UDP is at most 65,495 bytes, and the
  * writer refuses (and counts) anything longer.
  */
-import { crc32 } from './crc32.js';
+import { crc32, crc32c, type Checksum } from './crc32.js';
 import { copyBytes, ViewCache } from '../core/bytes.js';
 
 export const FILE_MAGIC = 0x50535256; // "VRSP" read as a little-endian u32
-export const FILE_VERSION = 1;
+export const FILE_VERSION = 2;
+/** The record checksum of each readable file version. */
+const CHECKSUMS: Record<number, Checksum> = { 1: crc32, 2: crc32c };
 export const FILE_HEADER_LEN = 16;
 
 export const RECORD_SYNC = 0xa5;
@@ -163,7 +169,7 @@ export const packetRecordSize = (len: number): number => RECORD_OVERHEAD + PACKE
 
 /**
  * Encodes a PACKET record at `dst` offset `at` (the caller made room); returns the offset after
- * it. The CRC is left for `sealRecords`, which the spool runs per batch off the capture thread. `view`, when
+ * it. The CRC is left for `sealRecord`, which the spool writer runs off the capture thread. `view`, when
  * given, is the payload's memory with `payload[0]` at `viewAt` (a Frame's view), else it is
  * looked up.
  */
@@ -202,7 +208,7 @@ export function writePacketRecord(
   return b + body + RECORD_TRAILER;
 }
 
-/** Encodes a STREAM record (`json` is the UTF-8 SpoolStreamInfo); returns the offset after it. CRC: `sealRecords`. */
+/** Encodes a STREAM record (`json` is the UTF-8 SpoolStreamInfo); returns the offset after it. CRC: `sealRecord`. */
 export function writeStreamRecord(buf: Buffer, at: number, index: number, json: Buffer): number {
   const body = 2 + json.length;
   buf[at] = RECORD_SYNC;
@@ -214,18 +220,23 @@ export function writeStreamRecord(buf: Buffer, at: number, index: number, json: 
 }
 
 /**
- * Fills the CRC of every record in `buf[from, to)`, which holds whole records written by
- * writePacketRecord/writeStreamRecord. Returns false (and seals nothing further) if the bytes
- * are not a record sequence: a writer bug, which the reader would then report.
+ * Fills the CRC of the record at `buf[at, to)` (written by writePacketRecord/writeStreamRecord,
+ * `to` where the space it may occupy ends); returns the offset after it, or -1 if the bytes there
+ * are not a whole record: a writer bug, which the reader would then report.
  */
+export function sealRecord(buf: Uint8Array, at: number, to: number): number {
+  if (at + RECORD_OVERHEAD > to || buf[at] !== RECORD_SYNC) return -1;
+  const end = at + RECORD_HEAD + (buf[at + 2]! | (buf[at + 3]! << 8));
+  if (end + RECORD_TRAILER > to) return -1;
+  put32(buf, end, crc32c(buf, at, end));
+  return end + RECORD_TRAILER;
+}
+
+/** sealRecord for every record in `buf[from, to)`; false (and nothing further sealed) at one that is not whole. */
 export function sealRecords(buf: Uint8Array, from: number, to: number): boolean {
-  let at = from;
-  while (at < to) {
-    if (at + RECORD_OVERHEAD > to || buf[at] !== RECORD_SYNC) return false;
-    const end = at + RECORD_HEAD + (buf[at + 2]! | (buf[at + 3]! << 8));
-    if (end + RECORD_TRAILER > to) return false;
-    put32(buf, end, crc32(buf, at, end));
-    at = end + RECORD_TRAILER;
+  for (let at = from; at < to; ) {
+    at = sealRecord(buf, at, to);
+    if (at < 0) return false;
   }
   return true;
 }
@@ -261,32 +272,41 @@ export const newScanStats = (): ScanStats => ({
   pendingSkip: 0,
 });
 
+/** What a file header says: where the first record starts and how records are checksummed. */
+export interface SpoolFileHeader {
+  start: number;
+  version: number;
+  checksum: Checksum;
+}
+
 /**
- * Checks the file header at `buf[0, len)`. Returns the offset of the first record, or -1 when
- * fewer than 16 bytes are present (a crash before the first batch was complete). Throws on a
- * file that is not a spool or a newer version.
+ * Checks the file header at `buf[0, len)`. Returns where the records start and their checksum,
+ * or null when fewer than 16 bytes are present (a crash before the first batch was complete).
+ * Throws on a file that is not a spool or of an unknown version.
  */
-export function checkFileHeader(buf: Buffer, len: number): number {
+export function checkFileHeader(buf: Buffer, len: number): SpoolFileHeader | null {
   if (len < FILE_HEADER_LEN) {
     // A prefix of our magic is a torn header; anything else is not our file.
     const magic = Buffer.alloc(4);
     magic.writeUInt32LE(FILE_MAGIC, 0);
-    if (buf.subarray(0, Math.min(len, 4)).equals(magic.subarray(0, Math.min(len, 4)))) return -1;
+    if (buf.subarray(0, Math.min(len, 4)).equals(magic.subarray(0, Math.min(len, 4)))) return null;
     throw new SpoolFormatError('not a media spool (bad magic)');
   }
   if (buf.readUInt32LE(0) !== FILE_MAGIC) throw new SpoolFormatError('not a media spool (bad magic)');
   const version = buf.readUInt16LE(4);
-  if (version !== FILE_VERSION) throw new SpoolFormatError(`media spool version ${version} is not supported`);
+  const checksum = CHECKSUMS[version];
+  if (checksum === undefined) throw new SpoolFormatError(`media spool version ${version} is not supported`);
   const hl = buf.readUInt16LE(6);
   if (hl < FILE_HEADER_LEN) throw new SpoolFormatError(`media spool header length ${hl} is too short`);
-  return hl;
+  return { start: hl, version, checksum };
 }
 
 /**
  * Delivers the records in `buf[off, end)` to `sink`. Returns where it stopped: `end`, or (when
  * `eof` is false) the start of a record that needs more bytes, which the caller carries over to
  * the next chunk. A record that fails its checks is skipped one byte at a time until the next
- * valid record; bytes skipped that no valid record follows are the torn tail.
+ * valid record; bytes skipped that no valid record follows are the torn tail. `checksum`: the
+ * file's (checkFileHeader), by default the current version's.
  */
 export function scanRecords(
   buf: Buffer,
@@ -296,6 +316,7 @@ export function scanRecords(
   sink: SpoolRecordSink,
   view: SpoolPacketView,
   stats: ScanStats,
+  checksum: Checksum = crc32c,
 ): number {
   let i = off;
   while (i < end) {
@@ -320,7 +341,7 @@ export function scanRecords(
       continue;
     }
     const crcAt = i + RECORD_HEAD + body;
-    if (buf.readUInt32LE(crcAt) !== crc32(buf, i, crcAt)) {
+    if (buf.readUInt32LE(crcAt) !== checksum(buf, i, crcAt)) {
       stats.pendingSkip++;
       i++;
       continue;

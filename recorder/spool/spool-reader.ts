@@ -18,6 +18,7 @@ import {
   type SpoolStreamInfo,
 } from './spool-format.js';
 import { MEDIA_FILE, readMeta, type SpoolCallMeta, type SpoolState } from './spool-meta.js';
+import type { Checksum } from './crc32.js';
 
 export interface SpoolHeader {
   meta: SpoolCallMeta;
@@ -54,6 +55,7 @@ export function scanSpool(dir: string, sink: SpoolRecordSink, chunkSize = CHUNK)
     let have = 0;
     let pos = 0;
     let headerDone = false;
+    let checksum: Checksum | undefined;
     for (;;) {
       const n = readSync(fd, buf, have, Math.min(buf.length - have, size - pos), pos);
       pos += n;
@@ -62,8 +64,8 @@ export function scanSpool(dir: string, sink: SpoolRecordSink, chunkSize = CHUNK)
       let start = 0;
       if (!headerDone) {
         if (have < 16 && !eof) continue;
-        const first = checkFileHeader(buf, have);
-        if (first < 0) {
+        const header = checkFileHeader(buf, have);
+        if (header === null) {
           // A crash before the first batch was complete: nothing usable, a torn tail.
           if (have > 0) {
             stats.truncatedTail = true;
@@ -72,9 +74,10 @@ export function scanSpool(dir: string, sink: SpoolRecordSink, chunkSize = CHUNK)
           return stats;
         }
         headerDone = true;
-        start = first;
+        start = header.start;
+        checksum = header.checksum;
       }
-      const next = scanRecords(buf, start, have, eof, sink, view, stats);
+      const next = scanRecords(buf, start, have, eof, sink, view, stats, checksum);
       if (eof) break;
       buf.copy(buf, 0, next, have);
       have -= next;

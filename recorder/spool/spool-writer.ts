@@ -44,6 +44,8 @@ export interface SpoolWriterOptions {
   inThread?: boolean;
   /** fsync for the in-thread consumer (the worker uses its own FsyncBatcher). */
   sync?: (fd: number, dirs: string[], via: number) => Promise<boolean>;
+  /** false: the in-thread consumer does without the native record loop (tests compare both). */
+  native?: boolean;
 }
 
 interface Queued {
@@ -73,6 +75,7 @@ export class SpoolWriter {
   private stuckAt = -1;
   private readonly url: URL;
   private readonly syncFn: (fd: number, dirs: string[], via: number) => Promise<boolean>;
+  private readonly native: boolean;
   private worker: Worker | null = null;
   private started = false;
   private consumer: SpoolConsumer | null = null;
@@ -95,6 +98,7 @@ export class SpoolWriter {
     this.stallLimitMs = opts.stallLimitMs ?? 10_000;
     this.url = opts.url ?? new URL('./spool-writer-worker.js', import.meta.url);
     this.syncFn = opts.sync ?? ((fd, dirs, via): Promise<boolean> => FsyncBatcher.shared().sync(fd, dirs, via));
+    this.native = opts.native ?? true;
     if (opts.inThread === true) this.consumeHere();
   }
 
@@ -233,11 +237,15 @@ export class SpoolWriter {
 
   private consumeHere(): void {
     this.started = true;
-    this.consumer = new SpoolConsumer(new RingConsumer(this.mem), {
-      sync: this.syncFn,
-      report: (r) => this.apply(r),
-      reportMs: 0,
-    });
+    this.consumer = new SpoolConsumer(
+      new RingConsumer(this.mem),
+      {
+        sync: this.syncFn,
+        report: (r) => this.apply(r),
+        reportMs: 0,
+      },
+      { native: this.native },
+    );
   }
 
   /** In-thread consumption (re-entrant calls, from a report's callbacks, wait for the outer pass). */

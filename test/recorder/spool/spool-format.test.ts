@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { crc32 } from '../../../recorder/spool/crc32.js';
+import { crc32, crc32c } from '../../../recorder/spool/crc32.js';
 import {
   FILE_HEADER_LEN,
   checkFileHeader,
@@ -18,7 +18,7 @@ import {
   type SpoolStreamInfo,
 } from '../../../recorder/spool/spool-format.js';
 import { prng } from '../../support/random.js';
-import { streamInfo } from './spool-helpers.js';
+import { crc32cBitwise, streamInfo } from './spool-helpers.js';
 
 describe('crc32', () => {
   it('equals zlib.crc32 for every length 0..300 at several offsets', () => {
@@ -32,6 +32,23 @@ describe('crc32', () => {
   it('known vector: "123456789" → 0xCBF43926', () => {
     const b = Buffer.from('123456789');
     assert.equal(crc32(b, 0, b.length), 0xcbf43926);
+  });
+});
+
+describe('crc32c', () => {
+  it('known vectors: "123456789" → 0xE3069283; 32 zero bytes → 0x8A9136AA (RFC 3720 §B.4)', () => {
+    const b = Buffer.from('123456789');
+    assert.equal(crc32c(b, 0, b.length), 0xe3069283);
+    assert.equal(crc32c(Buffer.alloc(32), 0, 32), 0x8a9136aa);
+    assert.equal(crc32c(Buffer.alloc(32, 0xff), 0, 32), 0x62a8ab43);
+  });
+  it('equals the bitwise definition for every length 0..300 at several offsets', () => {
+    const rnd = prng(8);
+    const buf = Buffer.alloc(400);
+    for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(rnd() * 256);
+    for (const off of [0, 1, 3, 7]) {
+      for (let len = 0; len <= 300; len++) assert.equal(crc32c(buf, off, off + len), crc32cBitwise(buf.subarray(off, off + len)), `off ${off} len ${len}`);
+    }
   });
 });
 
@@ -70,7 +87,8 @@ describe('record encoding and scanning', () => {
 
   it('round-trips every field, including wrapped sequence numbers and timestamps', () => {
     const { buf } = build();
-    assert.equal(checkFileHeader(buf, buf.length), FILE_HEADER_LEN);
+    assert.equal(checkFileHeader(buf, buf.length)?.start, FILE_HEADER_LEN);
+    assert.equal(checkFileHeader(buf, buf.length)?.version, 2);
     const c = collect();
     const stats = newScanStats();
     const end = scanRecords(buf, FILE_HEADER_LEN, buf.length, true, c.sink, newPacketView(), stats);
@@ -105,8 +123,34 @@ describe('record encoding and scanning', () => {
 
   it('a header cut short is a torn tail; a foreign file is an error', () => {
     const { buf } = build();
-    for (let n = 1; n < FILE_HEADER_LEN; n++) assert.equal(checkFileHeader(buf, n), -1);
+    for (let n = 1; n < FILE_HEADER_LEN; n++) assert.equal(checkFileHeader(buf, n), null);
     assert.throws(() => checkFileHeader(Buffer.from('RIFF0000WAVEfmt '), 16), /not a media spool/);
+    const v3 = Buffer.from(buf.subarray(0, FILE_HEADER_LEN));
+    v3.writeUInt16LE(3, 4);
+    assert.throws(() => checkFileHeader(v3, 16), /version 3 is not supported/);
+  });
+
+  it('reads a version-1 spool (IEEE CRC-32, as zlib) and rejects its records under the other checksum', () => {
+    const { buf } = build();
+    const v1 = Buffer.from(buf);
+    v1.writeUInt16LE(1, 4);
+    for (let r = FILE_HEADER_LEN; r < v1.length; ) {
+      const end = r + 4 + v1.readUInt16LE(r + 2);
+      v1.writeUInt32LE(zlib.crc32(v1.subarray(r, end)), end);
+      r = end + 4;
+    }
+    const h = checkFileHeader(v1, v1.length);
+    assert.ok(h !== null);
+    assert.equal(h.version, 1);
+    const c = collect();
+    const stats = newScanStats();
+    scanRecords(v1, h.start, v1.length, true, c.sink, newPacketView(), stats, h.checksum);
+    assert.equal(c.packets.length, 5);
+    assert.equal(c.streams.size, 1);
+    assert.equal(stats.skippedBytes + stats.pendingSkip, 0);
+    const wrong = collect();
+    scanRecords(v1, h.start, v1.length, true, wrong.sink, newPacketView(), newScanStats());
+    assert.equal(wrong.packets.length + wrong.streams.size, 0, 'CRC-32C does not accept IEEE checksums');
   });
 
   it('random bytes never throw and never yield a record (CRC)', () => {
@@ -122,7 +166,7 @@ describe('record encoding and scanning', () => {
 });
 
 describe('sealRecords', () => {
-  it('fills each record’s CRC as zlib computes it, and refuses bytes that are not records', () => {
+  it('fills each record’s CRC-32C, and refuses bytes that are not records', () => {
     const buf = Buffer.alloc(2048);
     let at = 0;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
@@ -131,7 +175,7 @@ describe('sealRecords', () => {
     let r = 0;
     for (let i = 0; i < 6; i++) {
       const end = r + 4 + buf.readUInt16LE(r + 2);
-      assert.equal(buf.readUInt32LE(end), zlib.crc32(buf.subarray(r, end)));
+      assert.equal(buf.readUInt32LE(end), crc32cBitwise(buf.subarray(r, end)));
       r = end + 4;
     }
     assert.equal(r, at);

@@ -94,3 +94,13 @@ export async function writeSpool(
   else await spool.close({ id, callId: `${id}@test`, record: { id, final: true } });
   return spool.dir;
 }
+
+/** CRC-32C one bit at a time, straight from its definition (RFC 3720 §B.4): the reference. */
+export function crc32cBitwise(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
