@@ -47,7 +47,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 npm: node_modules/.package-lock.json
 
 # One node-gyp run builds both addons (a grouped target: either missing or stale rebuilds both).
-$(ADDON) $(CODECS_ADDON) &: native/binding.gyp $(wildcard native/pcap/*.c native/pcap/*.h native/spool/*.c native/spool/*.h) $(wildcard native/codecs/*.c native/codecs/*.h) node_modules/.package-lock.json
+$(ADDON) $(CODECS_ADDON) &: native/binding.gyp $(wildcard native/pcap/*.c native/pcap/*.h native/spool/*.c native/spool/*.h native/slab/*.c native/slab/*.h native/fastpath/*.c native/fastpath/*.h) $(wildcard native/codecs/*.c native/codecs/*.h) node_modules/.package-lock.json
 	@test -f "$(NODEDIR)/include/node/node_api.h" || { echo "node headers not found under $(NODEDIR)/include/node"; exit 1; }
 	$(NODE_GYP) rebuild -C native --nodedir="$(NODEDIR)" --loglevel=warn
 

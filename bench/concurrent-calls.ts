@@ -173,7 +173,7 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
     const main0 = mainThreadCpuSeconds();
     const t0 = process.hrtime.bigint();
     for await (const batch of cap.batches()) {
-      for (const f of batch) pipeline.push(f);
+      pipeline.pushBatch(batch);
       pushed += batch.length;
       if (steady0 === null && pipeline.now >= steadyFrom) steady0 = { packets: pushed, cpu: mainThreadCpuSeconds() };
       if (steady1 === null && pipeline.now >= steadyTo) steady1 = { packets: pushed, cpu: mainThreadCpuSeconds() - sampleCpu };

@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "pcap_capture",
-      "sources": ["pcap/pcap_capture.c", "pcap/batch_send.c", "pcap/fs_sync.c", "spool/spool_demux.c"],
+      "sources": ["pcap/pcap_capture.c", "pcap/batch_send.c", "pcap/fs_sync.c", "slab/slab_set.c", "spool/spool_demux.c", "fastpath/rtp_fast_path.c"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS=='win'", {
@@ -19,7 +19,7 @@
             "VCLinkerTool": { "DelayLoadDLLs": ["wpcap.dll"] }
           }
         }, {
-          "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+          "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffp-contract=off"],
           "libraries": ["-lpcap"]
         }]
       ]

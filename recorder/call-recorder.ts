@@ -24,6 +24,7 @@ import { DEFAULT_DEMUX_PORTS, type DemuxPorts } from './demux/classify.js';
 import { learnRelayCandidates } from './hep/call-hooks.js';
 import { RelayCandidates } from './hep/relay-candidates.js';
 import { TurnInput } from './turn/turn-input.js';
+import type { RtpFastPath } from './fastpath/rtp-fast-path.js';
 import type { TurnLimits } from './turn/turn-tracker.js';
 
 export interface CallRecorderOptions {
@@ -43,6 +44,8 @@ export interface CallRecorderOptions {
   channels?: 1 | 2;
   recordUnattached?: boolean;
   payloadOverrides?: ReadonlyMap<number, PayloadMapping>;
+  /** false: no native fast path for known RTP flows (CallRegistry's option). */
+  fastPath?: boolean;
   /** Total packets the live capture has dropped so far (pcap_stats). */
   captureDrops?: () => number;
   /** Called when a call's record is final (recording rendered, index written). */
@@ -85,6 +88,7 @@ export class CallRecorder implements PacketSink {
       recordUnattached: opts.recordUnattached,
       payloadOverrides: opts.payloadOverrides,
       captureDrops: opts.captureDrops,
+      fastPath: opts.fastPath,
       onCallEnded: (call, rec, spool) => this.finalize(call, rec, spool),
     });
     this.dialogs = new DialogTracker(this.registry, counters);
@@ -130,6 +134,11 @@ export class CallRecorder implements PacketSink {
   onTcpSegment(p: Packet): void {
     this.tcpPacket = p;
     this.turn?.onTcpSegment(p);
+  }
+
+  /** The registry's native path for known RTP flows (the pipeline runs it over frames). */
+  get fastPath(): RtpFastPath | null {
+    return this.registry.fastPath;
   }
 
   onUdp(p: Packet, kind: PayloadKind): void {

@@ -47,7 +47,9 @@
 
 #include "batch_send.h"
 #include "fs_sync.h"
+#include "../slab/slab_set.h"
 #include "../spool/spool_demux.h"
+#include "../fastpath/rtp_fast_path.h"
 #include <uv.h>
 #include <pcap/pcap.h>
 
@@ -711,6 +713,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     return NULL;
   batch_send_register(env, exports);
   fs_sync_register(env, exports);
+  slab_set_register(env, exports);
   spool_demux_register(env, exports);
+  rtp_fast_path_register(env, exports);
   return exports;
 }

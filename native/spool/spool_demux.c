@@ -18,8 +18,7 @@
  *          pairs, slot + 1 == 0 is an empty entry.
  *   state  Int32Array, ST_STRIDE int32s per slot (the ST_* fields below).
  *   caps   Float64Array, per slot: capture time (ms) of the batch's first packet, NaN if none.
- *   chunks CHUNK_BYTES each, SLAB_CHUNKS to a slab; a slab set (newSlabSet) holds the slabs'
- *          memory addresses. The slabs are Buffers that TypeScript keeps for the set's life.
+ *   chunks CHUNK_BYTES each, SLAB_CHUNKS to a slab of a slab set (native/slab/slab_set.c).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -29,6 +28,7 @@
 #include <uv.h>
 
 #include "spool_demux.h"
+#include "../slab/slab_set.h"
 
 /* Ring message framing (spool-ring.ts). */
 #define MSG_HEAD 8
@@ -54,7 +54,7 @@
 #define ST_FLUSH_MS 8
 #define ST_STRIDE 9
 #define CHUNK_BYTES 8192
-#define SLAB_CHUNKS 128
+#define SLAB_CHUNKS (SLAB_BYTES / CHUNK_BYTES)
 /* Outcomes (out[1]). */
 #define OUT_DONE 0
 #define OUT_STOP 1
@@ -134,69 +134,6 @@ static inline uint32_t le32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-typedef struct {
-  uint32_t n, cap;
-  uint8_t **base;
-} slab_set;
-
-static void slab_set_free(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  slab_set *s = data;
-  free(s->base);
-  free(s);
-}
-
-static napi_value new_slab_set(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value out;
-  slab_set *s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  if (napi_create_external(env, s, slab_set_free, NULL, &out) != napi_ok) {
-    free(s);
-    return NULL;
-  }
-  return out;
-}
-
-/* slabSetAdd(set, slab): appends a slab (a Buffer of SLAB_CHUNKS chunks); returns its index or -1. */
-static napi_value slab_set_add(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], out;
-  void *ext = NULL, *data = NULL;
-  size_t len = 0;
-  int32_t r = -1;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc == 2 && napi_get_value_external(env, argv[0], &ext) == napi_ok &&
-      napi_get_buffer_info(env, argv[1], &data, &len) == napi_ok && len >= (size_t)CHUNK_BYTES * SLAB_CHUNKS) {
-    slab_set *s = ext;
-    if (s->n == s->cap) {
-      uint32_t cap = s->cap ? s->cap * 2 : 16;
-      uint8_t **b = realloc(s->base, cap * sizeof *b);
-      if (b != NULL) {
-        s->base = b;
-        s->cap = cap;
-      }
-    }
-    if (s->n < s->cap) {
-      s->base[s->n] = data;
-      r = (int32_t)s->n++;
-    }
-  }
-  napi_create_int32(env, r, &out);
-  return out;
-}
-
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  return napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) == napi_ok && t == want;
-}
-
 static int32_t lookup(const int32_t *keys, uint32_t entries, uint32_t sid) {
   uint32_t mask = entries - 1;
   for (uint32_t h = sid & mask, probes = 0; probes < entries; h = (h + 1) & mask, probes++) {
@@ -216,22 +153,22 @@ static int32_t lookup(const int32_t *keys, uint32_t entries, uint32_t sid) {
 static napi_value spool_demux(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
-  void *ext = NULL, *ringp = NULL, *keysp = NULL, *statep = NULL, *capsp = NULL, *outp = NULL;
+  void *ringp = NULL, *keysp = NULL, *statep = NULL, *capsp = NULL, *outp = NULL;
   size_t ring_len = 0, keys_len = 0, state_len = 0, caps_len = 0, out_len = 0;
   uint32_t r, w, limit;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 9 || napi_get_value_external(env, argv[0], &ext) != napi_ok ||
+  const slab_set *set = argc < 9 ? NULL : slab_set_of(env, argv[0]);
+  if (set == NULL ||
       napi_get_buffer_info(env, argv[1], &ringp, &ring_len) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &r) != napi_ok || napi_get_value_uint32(env, argv[3], &w) != napi_ok ||
-      napi_get_value_uint32(env, argv[4], &limit) != napi_ok || !typed(env, argv[5], napi_int32_array, &keysp, &keys_len) ||
-      !typed(env, argv[6], napi_int32_array, &statep, &state_len) ||
-      !typed(env, argv[7], napi_float64_array, &capsp, &caps_len) ||
-      !typed(env, argv[8], napi_int32_array, &outp, &out_len) || out_len < 3 || ring_len < MSG_HEAD ||
+      napi_get_value_uint32(env, argv[4], &limit) != napi_ok || !typed_array_of(env, argv[5], napi_int32_array, &keysp, &keys_len) ||
+      !typed_array_of(env, argv[6], napi_int32_array, &statep, &state_len) ||
+      !typed_array_of(env, argv[7], napi_float64_array, &capsp, &caps_len) ||
+      !typed_array_of(env, argv[8], napi_int32_array, &outp, &out_len) || out_len < 3 || ring_len < MSG_HEAD ||
       (ring_len & (ring_len - 1)) != 0 || keys_len < 2 || ((keys_len / 2) & (keys_len / 2 - 1)) != 0) {
     napi_throw_type_error(env, NULL, "spoolDemux: bad arguments");
     return NULL;
   }
-  const slab_set *set = ext;
   const uint8_t *ring = ringp;
   const int32_t *keys = keysp;
   int32_t *state = statep;
@@ -320,8 +257,6 @@ static uv_once_t crc_once = UV_ONCE_INIT;
 void spool_demux_register(napi_env env, napi_value exports) {
   uv_once(&crc_once, crc_init);
   napi_property_descriptor methods[] = {
-      {"newSlabSet", NULL, new_slab_set, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"slabSetAdd", NULL, slab_set_add, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spoolDemux", NULL, spool_demux, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spoolCrc32c", NULL, spool_crc32c, NULL, NULL, NULL, napi_enumerable, NULL},
   };

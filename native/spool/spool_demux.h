@@ -3,7 +3,7 @@
 #define SPOOL_DEMUX_H
 #include <node_api.h>
 
-/* Adds newSlabSet, slabSetAdd, spoolDemux and spoolCrc32c to the addon's exports (spool_demux.c). */
+/* Adds spoolDemux and spoolCrc32c to the addon's exports (spool_demux.c). */
 void spool_demux_register(napi_env env, napi_value exports);
 
 #endif

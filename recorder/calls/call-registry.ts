@@ -2,6 +2,7 @@ import { formatEpochNs } from '../capture/frame.js';
 import type { Counters } from '../core/counters.js';
 import type { Packet } from '../core/packet.js';
 import { Status } from '../core/status.js';
+import { RtpFastPath } from '../fastpath/rtp-fast-path.js';
 import { PayloadKind } from '../demux/payload-kind.js';
 import { decodeRtpHeader, RtpHeader } from '../rtp/header.js';
 import { staticPayloadFormat } from '../rtp/payload-types.js';
@@ -54,6 +55,8 @@ export interface RegistryOptions {
   captureDrops?: () => number;
   /** Called once per call when it ends, with its final record (recording filled in later). */
   onCallEnded?: (call: Call, record: CallRecord, spool: CallSpool | null) => void;
+  /** false: no native fast path for known RTP flows (tests compare both; default: when the capture addon is built). */
+  fastPath?: boolean;
 }
 
 /** One RTP stream: one SSRC in one flow. */
@@ -92,6 +95,8 @@ interface Flow {
   rtcp: number;
   /** A copy of a party's audio sent elsewhere (a Cisco built-in-bridge recording fork): tracked, not recorded. */
   copy: boolean;
+  /** Its slot in the native fast path, -1 when not registered there. */
+  fastSlot: number;
 }
 
 interface Expectation {
@@ -159,7 +164,14 @@ export class CallRegistry {
     this.opts = opts;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.users = opts.users ?? new UsersDirectory();
+    this.fastPath = opts.fastPath === false ? null : RtpFastPath.create(opts.spool?.ringWriter ?? null);
   }
+
+  /**
+   * The native path for in-order RTP of known IPv4 flows (null without the capture addon): the
+   * pipeline runs it over frames; this registry tells it which flows it may take.
+   */
+  readonly fastPath: RtpFastPath | null;
 
   get activeCalls(): number {
     return this.calls.size + this.unattachedCalls.size;
@@ -350,6 +362,21 @@ export class CallRegistry {
       const own = f.view !== undefined && p.payload === f.data;
       entry.spool.append(s.spoolIndex, h.seq, h.timestamp, h.marker, h.pt, f.tsSec, f.tsNsec, p.payload, h.payloadOff, h.payloadLen, own ? f.view : undefined, own ? f.viewAt : 0);
     }
+    const fast = this.fastPath;
+    if (fast !== null && fast.current === p) this.registerFast(fast, flow, s, h.pt, p);
+  }
+
+  /**
+   * After this path handled a captured packet of `flow`: the native path may take the flow's next
+   * packets if they would be handled just like this one (same stream and payload type, plain
+   * IPv4 frames), else it must leave them all here.
+   */
+  private registerFast(fast: RtpFastPath, flow: Flow, s: RtpStream, pt: number, p: Packet): void {
+    if (p.ipVersion === 4 && !p.reassembled && flow.afterEnd === null && pt === s.pt && pt !== s.dtmfPt && pt !== s.cnPt && s.stats.slot >= 0) {
+      const spool = flow.entry?.spool ?? null;
+      const spooled = spool !== null && spool.isOpen && s.spoolIndex >= 0;
+      fast.register(flow, s.ssrc, pt, s.stats.slot, spooled ? spool.sid : 0, spooled ? s.spoolIndex : -1);
+    } else fast.unregister(flow);
   }
 
   private flow(p: Packet): Flow | null {
@@ -388,7 +415,7 @@ export class CallRegistry {
     let party: Party = 'caller';
     const ended = (byDst ?? bySrc)?.call;
     if (ended && ended.state === CallState.Ended) {
-      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], recent: null, rtcp: 0, copy: false };
+      const flow: Flow = { src, dst, call: null, entry: null, next: undefined, afterEnd: ended, party, streams: [], recent: null, rtcp: 0, copy: false, fastSlot: -1 };
       this.flowCount++;
       const l = this.lingering.find((x) => x.call === ended);
       if (l) l.flows.push(flow);
@@ -407,7 +434,7 @@ export class CallRegistry {
       party = bySrc.party;
       this.learn(call, other(party), dst, p.time);
     }
-    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], recent: null, rtcp: 0, copy: byDst?.copy === true };
+    const flow: Flow = { src, dst, call, entry: null, next: undefined, afterEnd: null, party, streams: [], recent: null, rtcp: 0, copy: byDst?.copy === true, fastSlot: -1 };
     this.flowCount++;
     if (call) {
       flow.entry = this.entryOf(call) ?? null;
@@ -579,6 +606,8 @@ export class CallRegistry {
     const drops = (this.opts.captureDrops?.() ?? 0) - call.dropsAtStart;
     if (drops > 0) call.note(`capture dropped ${drops} packets during the call`);
     const record = this.record(call, entry);
+    // Its streams' statistics are final: their records leave the shared slab.
+    if (entry) for (const f of entry.flows) for (const st of f.streams) st.stats.release();
     // The handler closes the spool with this record as its final meta (the usual case); without
     // one the spool stays open, so its meta.json takes the record now.
     if (this.opts.onCallEnded) this.opts.onCallEnded(call, record, entry?.spool ?? null);
@@ -586,6 +615,7 @@ export class CallRegistry {
   }
 
   private dropFlow(f: Flow): void {
+    this.fastPath?.unregister(f);
     if (typeof f.src === 'number' && typeof f.dst === 'number') {
       const h = flowHash4(Math.floor(f.src / 65536), Math.floor(f.dst / 65536), f.src % 65536, f.dst % 65536);
       const head = this.flows4.get(h);

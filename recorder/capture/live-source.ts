@@ -165,6 +165,8 @@ export class LiveCapture {
   private readonly frames: Frame[] = [];
   private readonly pool: Frame[] = [];
   private words: Uint32Array | undefined;
+  /** The batch buffer as a DataView (frames carry it: Frame.view). */
+  private view: DataView = new DataView(new ArrayBuffer(0));
   private final: LiveStats | undefined;
 
   /**
@@ -217,7 +219,9 @@ export class LiveCapture {
     let words = this.words;
     if (words === undefined || words.buffer !== buf.buffer || words.byteOffset !== buf.byteOffset) {
       words = this.words = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
     }
+    const view = this.view;
     const frames = this.frames;
     const pool = this.pool;
     let off = 0;
@@ -226,7 +230,7 @@ export class LiveCapture {
       const caplen = words[w + 2] ?? 0;
       let f = pool[i];
       if (f === undefined) {
-        f = { linkType: this.linkType, iface: 0, tsSec: 0, tsNsec: 0, caplen: 0, len: 0, data: buf };
+        f = { linkType: this.linkType, iface: 0, tsSec: 0, tsNsec: 0, caplen: 0, len: 0, data: buf, view, viewAt: 0 };
         pool.push(f);
       }
       f.tsSec = words[w] ?? 0;
@@ -234,6 +238,9 @@ export class LiveCapture {
       f.caplen = caplen;
       f.len = words[w + 3] ?? 0;
       f.data = buf.subarray(off + REC_HEADER, off + REC_HEADER + caplen);
+      // The batch's memory as a view: the spool and the native fast path read frames through it.
+      f.view = view;
+      f.viewAt = off + REC_HEADER;
       frames[i] = f;
       off += REC_HEADER + ((caplen + REC_ALIGN_MASK) & ~REC_ALIGN_MASK);
     }

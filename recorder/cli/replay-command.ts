@@ -95,7 +95,7 @@ export async function replayCommand(files: string[], opts: ReplayOptions): Promi
       }
       try {
         for await (const batch of cap.batches()) {
-          for (const f of batch) pipeline.push(f);
+          pipeline.pushBatch(batch);
           progress.update(path, cap.bytesRead, cap.size, pipeline.decoder.layers.frames);
         }
       } finally {

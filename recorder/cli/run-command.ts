@@ -199,8 +199,8 @@ export async function runCommand(opts: RunOptions): Promise<void> {
           for (const f of frames) {
             entry.packets++;
             entry.bytes += f.len;
-            pipeline.push(f);
           }
+          pipeline.pushBatch(frames);
         },
         (err) => log(`capture ${i.name} stopped: ${err.message}`),
       );

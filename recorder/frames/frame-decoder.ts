@@ -59,7 +59,7 @@ export class FrameDecoder {
   private readonly udp: UdpResult = { srcPort: 0, dstPort: 0, payloadOff: 0, payloadLen: 0 };
   private readonly tcp: TcpResult = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payloadOff: 0, payloadLen: 0 };
   /** 1 at each UDP port decoded as VXLAN: an array index is cheaper than a Set per datagram. */
-  private readonly vxlanPorts = new Uint8Array(65536);
+  readonly vxlanPorts = new Uint8Array(65536);
   private readonly onTunnelUdp: ((p: Packet) => void) | undefined;
   /** Whether the frame being decoded was cut by the snaplen (tells truncation from malformation). */
   private cut = false;

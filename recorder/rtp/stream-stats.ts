@@ -21,6 +21,7 @@
  * are reordered), and prints Lost as expected - packets (our `lostRaw`).
  */
 import { seq16Diff, seqDiff } from '../core/serial.js';
+import { PAGE_BYTES, PageSet, nativeAddon, type SlabAddon } from '../core/native-pages.js';
 
 /** A.1: a forward step of up to this many is a gap (loss), not a restart. */
 export const MAX_DROPOUT = 3000;
@@ -45,28 +46,87 @@ export const RtpUpdateFlag = {
 /** What a packet was to the stream: the first one, a duplicate, out of order, or in order (gaps and restarts included). */
 export type RtpArrival = 'new' | 'dup' | 'late' | 'ok';
 
-// Slots of RtpStreamStats.f.
-const F_JITTER = 0;
-const F_MAX_JITTER = 1;
-const F_JITTER_SUM = 2;
+/**
+ * The fields an in-order packet touches, one record of R_STRIDE doubles per stream in shared
+ * pages (StatsSlab): two cache lines per packet with thousands of streams, instead of a line
+ * per object and boxed double, and the layout native/fastpath/rtp_fast_path.c updates for the
+ * packets it takes (the in-order case of `update`, same arithmetic).
+ */
+export const R_RECEIVED = 0;
+export const R_MAX_SEQ = 1;
+/** Extended highest sequence number of the current run. */
+export const R_MAX_EXT = 2;
+/** -1, or the sequence number that would confirm a restart (A.1's bad_seq). */
+export const R_BAD_SEQ = 3;
+/** 1 once the first packet was seen. */
+export const R_STARTED = 4;
+export const R_CLOCK_RATE = 5;
+/** 1 once a timed packet was seen (the jitter reference exists). */
+export const R_HAVE_TIMING = 6;
+export const R_LAST_TS = 7;
+export const R_JITTER_COUNT = 8;
+export const R_JITTER = 9;
+export const R_MAX_JITTER = 10;
+export const R_JITTER_SUM = 11;
 /** Arrival of the last timed packet (the jitter reference). */
-const F_LAST_TIMED = 3;
+export const R_LAST_TIMED = 12;
 /** Arrival of the last packet of any kind. */
-const F_LAST_SEEN = 4;
-const F_COUNT = 5;
+export const R_LAST_SEEN = 13;
+export const R_STRIDE = 16;
+const RECORDS_PER_PAGE = PAGE_BYTES / (R_STRIDE * 8);
+
+/** The pages of this thread's statistics records, and their free slots. */
+export class StatsSlab {
+  readonly pages: PageSet;
+  private readonly views: Float64Array[] = [];
+  private readonly free: number[] = [];
+
+  constructor(addon: SlabAddon | null) {
+    this.pages = new PageSet(addon);
+  }
+
+  /** A record's slot (its page is slot / RECORDS_PER_PAGE). */
+  take(): number {
+    if (this.free.length === 0) {
+      const page = this.pages.add();
+      const b = this.pages.pages[page]!;
+      this.views.push(new Float64Array(b.buffer, b.byteOffset, PAGE_BYTES / 8));
+      for (let i = RECORDS_PER_PAGE - 1; i >= 0; i--) this.free.push(page * RECORDS_PER_PAGE + i);
+    }
+    return this.free.pop()!;
+  }
+
+  give(slot: number): void {
+    this.free.push(slot);
+  }
+
+  page(slot: number): Float64Array {
+    return this.views[Math.floor(slot / RECORDS_PER_PAGE)]!;
+  }
+
+  static offset(slot: number): number {
+    return (slot % RECORDS_PER_PAGE) * R_STRIDE;
+  }
+}
+
+let slab: StatsSlab | undefined;
+
+/** This thread's statistics records (their pages known to the capture addon when it is built). */
+export function statsSlab(): StatsSlab {
+  return (slab ??= new StatsSlab(nativeAddon<SlabAddon>([])));
+}
 
 export class RtpStreamStats {
   readonly clockRate: number;
-  private started = false;
+  /** The record's slot in statsSlab(), -1 once released. */
+  private slotNo: number;
+  /** The record: F[o + R_*]. A page of the slab, or after release() a copy of its own. */
+  private F: Float64Array;
+  private o: number;
   private first = 0;
-  private maxSeq = 0;
-  /** Extended highest sequence number of the current run. */
-  private maxExt = 0;
   private baseExt = 0;
   /** Expected packets of earlier runs (before restarts), and stray jumped packets. */
   private priorExpected = 0;
-  private badSeq = -1;
-  private received = 0;
   private dups = 0;
   private late = 0;
   private restarts = 0;
@@ -79,41 +139,63 @@ export class RtpStreamStats {
   private runFrom = 0;
   /** Bit (ext & (WINDOW-1)) set when that extended sequence number in (maxExt - WINDOW, runFrom) was seen. */
   private readonly seen = new Uint32Array(WINDOW_WORDS);
-  /**
-   * The fractional state, one small array: a double field of an object is a separate heap box in
-   * V8, so four of them cost four cache lines per packet with thousands of streams (F_* index it).
-   */
-  private readonly f = new Float64Array(F_COUNT);
-  private haveTiming = false;
-  private lastTs = 0;
-  private jitterCount = 0;
 
   /** `clockRate`: RTP timestamp units per second; 0 or less turns jitter off. */
   constructor(clockRate: number) {
     this.clockRate = clockRate > 0 && Number.isFinite(clockRate) ? clockRate : 0;
+    const t = statsSlab();
+    this.slotNo = t.take();
+    this.F = t.page(this.slotNo);
+    this.o = StatsSlab.offset(this.slotNo);
+    const F = this.F;
+    const o = this.o;
+    F.fill(0, o, o + R_STRIDE);
+    F[o + R_BAD_SEQ] = -1;
+    F[o + R_CLOCK_RATE] = this.clockRate;
+  }
+
+  /** The record's slot in statsSlab() (the native path updates it there), -1 once released. */
+  get slot(): number {
+    return this.slotNo;
+  }
+
+  /**
+   * The stream is over (its call's record is built): the record moves to memory of its own and
+   * the slot is free for another stream. Reads keep working; so would updates.
+   */
+  release(): void {
+    if (this.slotNo < 0) return;
+    const own = this.F.slice(this.o, this.o + R_STRIDE);
+    statsSlab().give(this.slotNo);
+    this.slotNo = -1;
+    this.F = own;
+    this.o = 0;
   }
 
   /** Accounts one packet: 16-bit sequence number, 32-bit timestamp, capture time in seconds. */
   update(seq: number, ts: number, arrival: number, flags = 0): RtpArrival {
-    this.received++;
-    this.f[F_LAST_SEEN] = arrival;
+    const F = this.F;
+    const o = this.o;
+    F[o + R_RECEIVED] = F[o + R_RECEIVED]! + 1;
+    F[o + R_LAST_SEEN] = arrival;
     let result: RtpArrival;
     let timed = (flags & RtpUpdateFlag.Untimed) === 0;
-    if (!this.started) {
-      this.started = true;
+    if (F[o + R_STARTED] === 0) {
+      F[o + R_STARTED] = 1;
       this.first = seq;
       this.startRun(seq);
       result = 'new';
     } else {
-      const delta = seq16Diff(seq, this.maxSeq);
-      const udelta = (seq - this.maxSeq) & 0xffff;
+      const maxSeq = F[o + R_MAX_SEQ]!;
+      const delta = seq16Diff(seq, maxSeq);
+      const udelta = (seq - maxSeq) & 0xffff;
       if (udelta > 0 && udelta < MAX_DROPOUT) {
         this.advance(udelta);
-        this.maxSeq = seq;
-        this.badSeq = -1;
+        F[o + R_MAX_SEQ] = seq;
+        F[o + R_BAD_SEQ] = -1;
         result = 'ok';
       } else if (delta <= 0 && -delta < MAX_MISORDER) {
-        const ext = this.maxExt + delta;
+        const ext = F[o + R_MAX_EXT]! + delta;
         const bit = ext & (WINDOW - 1);
         const word = bit >>> 5;
         const mask = 1 << (bit & 31);
@@ -127,16 +209,16 @@ export class RtpStreamStats {
           if (ext < this.baseExt) this.baseExt = ext;
           result = 'late';
         }
-      } else if (seq === this.badSeq) {
+      } else if (seq === F[o + R_BAD_SEQ]) {
         // Two in a row after a jump: the sender restarted its sequence (A.1).
-        this.priorExpected += this.maxExt - this.baseExt + 1;
+        this.priorExpected += F[o + R_MAX_EXT]! - this.baseExt + 1;
         this.restarts++;
         this.startRun(seq);
-        this.haveTiming = false; // the timestamp most likely jumped too: take this packet as the new reference
+        F[o + R_HAVE_TIMING] = 0; // the timestamp most likely jumped too: take this packet as the new reference
         result = 'ok';
       } else {
         // A lone jumped packet: counted as received and expected, the run goes on.
-        this.badSeq = (seq + 1) & 0xffff;
+        F[o + R_BAD_SEQ] = (seq + 1) & 0xffff;
         this.priorExpected++;
         timed = false;
         result = 'ok';
@@ -147,28 +229,31 @@ export class RtpStreamStats {
   }
 
   private startRun(seq: number): void {
-    this.maxSeq = seq;
-    this.maxExt = seq;
+    this.F[this.o + R_MAX_SEQ] = seq;
+    this.F[this.o + R_MAX_EXT] = seq;
     this.baseExt = seq;
     this.runFrom = seq;
-    this.badSeq = -1;
+    this.F[this.o + R_BAD_SEQ] = -1;
     this.seen.fill(0);
   }
 
   /** Moves the window forward by n (1 ≤ n < MAX_DROPOUT), clearing the numbers it enters. */
   private advance(n: number): void {
+    const F = this.F;
+    const at = this.o + R_MAX_EXT;
+    const maxExt = F[at]!;
     if (n === 1) {
-      this.maxExt++;
+      F[at] = maxExt + 1;
       return;
     }
     // A gap ends the run: write it into the bitmap, clear the missing numbers, start a new run.
     if (n >= WINDOW) this.seen.fill(0);
     else {
-      this.setBits(Math.max(this.runFrom, this.maxExt - WINDOW + 1), this.maxExt, true);
-      this.setBits(this.maxExt + 1, this.maxExt + n - 1, false);
+      this.setBits(Math.max(this.runFrom, maxExt - WINDOW + 1), maxExt, true);
+      this.setBits(maxExt + 1, maxExt + n - 1, false);
     }
-    this.maxExt += n;
-    this.runFrom = this.maxExt;
+    F[at] = maxExt + n;
+    this.runFrom = maxExt + n;
   }
 
   /** Sets (or clears) the bits of extended sequence numbers from..to (at most WINDOW of them), a word at a time. */
@@ -185,38 +270,39 @@ export class RtpStreamStats {
   }
 
   private jitterUpdate(ts: number, arrival: number, flags: number): void {
-    const f = this.f;
-    if (this.haveTiming) {
+    const F = this.F;
+    const o = this.o;
+    if (F[o + R_HAVE_TIMING] !== 0) {
       // A.8 with differences: D = (R_j - R_i) - (S_j - S_i), timestamps compared mod 2^32.
-      const d = (arrival - f[F_LAST_TIMED]!) * this.clockRate - seqDiff(ts, this.lastTs);
-      const j = f[F_JITTER]! + (Math.abs(d) - f[F_JITTER]!) / 16;
-      f[F_JITTER] = j;
+      const d = (arrival - F[o + R_LAST_TIMED]!) * this.clockRate - seqDiff(ts, F[o + R_LAST_TS]!);
+      const j = F[o + R_JITTER]! + (Math.abs(d) - F[o + R_JITTER]!) / 16;
+      F[o + R_JITTER] = j;
       if ((flags & RtpUpdateFlag.Marker) === 0) {
-        if (j > f[F_MAX_JITTER]!) f[F_MAX_JITTER] = j;
-        f[F_JITTER_SUM] = f[F_JITTER_SUM]! + j;
-        this.jitterCount++;
+        if (j > F[o + R_MAX_JITTER]!) F[o + R_MAX_JITTER] = j;
+        F[o + R_JITTER_SUM] = F[o + R_JITTER_SUM]! + j;
+        F[o + R_JITTER_COUNT] = F[o + R_JITTER_COUNT]! + 1;
       }
     }
-    this.haveTiming = true;
-    f[F_LAST_TIMED] = arrival;
-    this.lastTs = ts;
+    F[o + R_HAVE_TIMING] = 1;
+    F[o + R_LAST_TIMED] = arrival;
+    F[o + R_LAST_TS] = ts;
   }
 
   /** Packets received, duplicates included (RFC 3550 A.3 "received", tshark's Pkts). */
   get packets(): number {
-    return this.received;
+    return this.F[this.o + R_RECEIVED]!;
   }
   /** Packets expected from the sequence numbers seen (A.3), summed over restarts. */
   get expected(): number {
-    return this.started ? this.priorExpected + this.maxExt - this.baseExt + 1 : 0;
+    return this.F[this.o + R_STARTED] !== 0 ? this.priorExpected + this.F[this.o + R_MAX_EXT]! - this.baseExt + 1 : 0;
   }
   /** expected - packets: RFC 3550's cumulative loss and tshark's Lost, negative with duplicates. */
   get lostRaw(): number {
-    return this.expected - this.received;
+    return this.expected - this.packets;
   }
   /** Packets never seen: expected - (packets - duplicates), never below 0. */
   get lost(): number {
-    return Math.max(0, this.expected - (this.received - this.dups));
+    return Math.max(0, this.expected - (this.packets - this.dups));
   }
   get outOfOrder(): number {
     return this.late;
@@ -233,20 +319,21 @@ export class RtpStreamStats {
   }
   /** Extended highest sequence number (A.1 cycles + max_seq) of the current run. */
   get highestExtSeq(): number {
-    return this.maxExt;
+    return this.F[this.o + R_MAX_EXT]!;
   }
   /** Capture time (seconds) of the latest packet, 0 before the first. */
   get lastArrival(): number {
-    return this.f[F_LAST_SEEN]!;
+    return this.F[this.o + R_LAST_SEEN]!;
   }
   /** Current interarrival jitter estimate in ms. */
   get jitterMs(): number {
-    return this.clockRate > 0 ? (this.f[F_JITTER]! * 1000) / this.clockRate : 0;
+    return this.clockRate > 0 ? (this.F[this.o + R_JITTER]! * 1000) / this.clockRate : 0;
   }
   get maxJitterMs(): number {
-    return this.clockRate > 0 ? (this.f[F_MAX_JITTER]! * 1000) / this.clockRate : 0;
+    return this.clockRate > 0 ? (this.F[this.o + R_MAX_JITTER]! * 1000) / this.clockRate : 0;
   }
   get meanJitterMs(): number {
-    return this.clockRate > 0 && this.jitterCount > 0 ? (this.f[F_JITTER_SUM]! * 1000) / this.clockRate / this.jitterCount : 0;
+    const n = this.F[this.o + R_JITTER_COUNT]!;
+    return this.clockRate > 0 && n > 0 ? (this.F[this.o + R_JITTER_SUM]! * 1000) / this.clockRate / n : 0;
   }
 }

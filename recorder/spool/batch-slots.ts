@@ -3,15 +3,15 @@
  * built in: the layout native/spool/spool_demux.c reads and writes, so that its loop and the
  * consumer's TypeScript share one copy of every call's state (no copying back and forth).
  *
- * - Slots: one per open call, found by spool id through an open-addressing table (linear
- *   probing, backward-shift deletion) that C can probe: `keys` holds [sid, slot + 1] pairs.
+ * - Slots: one per open call, found by spool id through an OpenTable that C probes too.
  * - `state`: ST_STRIDE int32s per slot (ST_* below); `caps`: capture time (ms) of the batch's
  *   first packet, NaN when the batch has none.
  * - Chunks: CHUNK_BYTES each, SLAB_CHUNKS to a 1 MiB slab. Slabs are allocated as calls need
  *   them and kept for the thread's life: the pool holds what the busiest moment needed (a
  *   G.711 call's batch is one or two chunks), not a fixed reserve.
  */
-import { loadAddon } from '../capture/live-source.js';
+import { PAGE_BYTES, PageSet, nativeAddon, type SlabAddon } from '../core/native-pages.js';
+import { OpenTable } from '../core/open-table.js';
 
 // Per-slot int32 fields (native/spool/spool_demux.c has the same numbers).
 /** 1: spoolDemux may append this call's PACKET records (the call's files did not fail). */
@@ -31,14 +31,12 @@ export const ST_FLUSH_MS = 8;
 export const ST_STRIDE = 9;
 
 export const CHUNK_BYTES = 8192;
-const SLAB_CHUNKS = 128;
+const SLAB_CHUNKS = PAGE_BYTES / CHUNK_BYTES;
 
 /** spoolDemux outcomes (out[1]). */
 export const DemuxOut = { Done: 0, Stop: 1, Due: 2 } as const;
 
-export interface DemuxAddon {
-  newSlabSet(): object;
-  slabSetAdd(set: object, slab: Buffer): number;
+export interface DemuxAddon extends SlabAddon {
   spoolDemux(
     set: object,
     ring: Buffer,
@@ -54,29 +52,21 @@ export interface DemuxAddon {
   spoolCrc32c(buf: Buffer, software: boolean): number;
 }
 
-function loadDemux(): DemuxAddon | null {
-  if (process.env.SPOOL_NATIVE === '0') return null;
-  try {
-    const a = loadAddon() as unknown as Partial<DemuxAddon>;
-    return typeof a.spoolDemux === 'function' && typeof a.newSlabSet === 'function' && typeof a.slabSetAdd === 'function'
-      ? (a as DemuxAddon)
-      : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Chunk memory of this thread (every consumer on it shares it, as the chunks' pool before it). */
 export class ChunkPool {
-  private readonly slabs: Buffer[] = [];
+  private readonly slabs: PageSet<DemuxAddon>;
   private readonly views: DataView[] = [];
   private readonly bufs: Buffer[] = [];
   private readonly free: number[] = [];
 
-  constructor(
-    /** The native loop's handle on the slabs (null: TypeScript only). */
-    readonly native: { addon: DemuxAddon; set: object } | null,
-  ) {}
+  constructor(addon: DemuxAddon | null) {
+    this.slabs = new PageSet(addon);
+  }
+
+  /** The native loop's handle on the slabs (null: TypeScript only). */
+  get native(): { addon: DemuxAddon; set: object } | null {
+    return this.slabs.native;
+  }
 
   take(): number {
     if (this.free.length === 0) this.grow();
@@ -106,12 +96,9 @@ export class ChunkPool {
   }
 
   private grow(): void {
-    const slab = Buffer.allocUnsafeSlow(SLAB_CHUNKS * CHUNK_BYTES);
-    if (this.native !== null && this.native.addon.slabSetAdd(this.native.set, slab) !== this.slabs.length) {
-      throw new Error('spool: the native slab set lost count');
-    }
-    const first = this.slabs.length * SLAB_CHUNKS;
-    this.slabs.push(slab);
+    const index = this.slabs.add();
+    const slab = this.slabs.pages[index]!;
+    const first = index * SLAB_CHUNKS;
     this.views.push(new DataView(slab.buffer, slab.byteOffset, slab.length));
     for (let i = 0; i < SLAB_CHUNKS; i++) this.bufs.push(slab.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
     // Lowest chunks on top: a small load keeps using the first slab.
@@ -123,21 +110,22 @@ let pool: ChunkPool | undefined;
 
 /** This thread's chunk pool, with the native loop when the addon has it. */
 export function chunkPool(): ChunkPool {
-  if (pool === undefined) {
-    const addon = loadDemux();
-    pool = new ChunkPool(addon === null ? null : { addon, set: addon.newSlabSet() });
-  }
+  pool ??= new ChunkPool(nativeAddon<DemuxAddon>(['spoolDemux', 'spoolCrc32c']));
   return pool;
 }
 
-/** Slots of open calls: the id table and the per-slot state. */
+/** Slots of open calls: the id table (width 1: [sid, slot + 1] entries, see OpenTable) and the per-slot state. */
 export class BatchSlots {
-  keys = new Int32Array(2 * 64);
+  private readonly table = new OpenTable(1);
   state = new Int32Array(ST_STRIDE * 32);
   caps = new Float64Array(32);
-  private count = 0;
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
+
+  /** The id table's entries (what the native loop probes). */
+  get keys(): Int32Array {
+    return this.table.keys;
+  }
 
   /** A slot for spool `sid` (not already present), its state zeroed, no chunk, no batch time. */
   add(sid: number): number {
@@ -150,65 +138,18 @@ export class BatchSlots {
     this.state.fill(0, o, o + ST_STRIDE);
     this.state[o + ST_CHUNK] = -1;
     this.caps[slot] = Number.NaN;
-    if (2 * (this.count + 1) > this.keys.length / 2) this.rehash(this.keys.length * 2);
-    this.insert(this.keys, sid, slot);
-    this.count++;
+    this.table.set(slot, sid);
     return slot;
   }
 
   /** Forgets `sid` (its slot is free for the next call). */
   remove(sid: number, slot: number): void {
-    const k = this.keys;
-    const mask = (k.length >>> 1) - 1;
-    let gap = this.entry(sid);
-    if (gap < 0) return;
-    // Backward-shift deletion: later entries of the probe run move up, so lookups stop at gaps only.
-    for (let j = (gap + 1) & mask; k[2 * j + 1] !== 0; j = (j + 1) & mask) {
-      const home = k[2 * j]! & mask;
-      // Entry j stays when its home lies cyclically in (gap, j]: moving it would put it before its home.
-      const stays = gap <= j ? home > gap && home <= j : home > gap || home <= j;
-      if (stays) continue;
-      k[2 * gap] = k[2 * j]!;
-      k[2 * gap + 1] = k[2 * j + 1]!;
-      gap = j;
-    }
-    k[2 * gap] = 0;
-    k[2 * gap + 1] = 0;
-    this.count--;
-    this.freeSlots.push(slot);
+    if (this.table.delete(sid)) this.freeSlots.push(slot);
   }
 
   /** The slot of `sid`, or -1 (the lookup the native loop does). */
   find(sid: number): number {
-    const e = this.entry(sid);
-    return e < 0 ? -1 : this.keys[2 * e + 1]! - 1;
-  }
-
-  /** The table entry holding `sid`, or -1. */
-  private entry(sid: number): number {
-    const k = this.keys;
-    const n = k.length >>> 1;
-    const mask = n - 1;
-    for (let i = sid & mask, probes = 0; probes < n; i = (i + 1) & mask, probes++) {
-      if (k[2 * i + 1] === 0) return -1;
-      if (k[2 * i]! >>> 0 === sid >>> 0) return i;
-    }
-    return -1;
-  }
-
-  private insert(k: Int32Array, sid: number, slot: number): void {
-    const mask = (k.length >>> 1) - 1;
-    let i = sid & mask;
-    while (k[2 * i + 1] !== 0) i = (i + 1) & mask;
-    k[2 * i] = sid | 0;
-    k[2 * i + 1] = slot + 1;
-  }
-
-  private rehash(len: number): void {
-    const old = this.keys;
-    const k = new Int32Array(len);
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.insert(k, old[i]!, old[i + 1]! - 1);
-    this.keys = k;
+    return this.table.find(sid);
   }
 
   private growState(): void {

@@ -133,6 +133,11 @@ export class SpoolDirectory {
   private readonly options: ResolvedSpoolOptions;
   private readonly now: () => number;
   private readonly writer: SpoolWriter;
+
+  /** The writer (and ring) this directory's calls spool through. */
+  get ringWriter(): SpoolWriter {
+    return this.writer;
+  }
   private readonly dirId: number;
   private readonly open_ = new Set<CallSpool>();
   /**

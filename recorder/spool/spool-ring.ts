@@ -103,6 +103,33 @@ export class RingProducer {
     this.read = Atomics.load(this.ctrl, C_READ) >>> 0;
   }
 
+  /** Where the next message goes (the native fast path writes PACKET messages there itself, then calls `written`). */
+  get writeIndex(): number {
+    return this.w;
+  }
+
+  /** The consumer's read index as last seen here. */
+  get readSeen(): number {
+    return this.read;
+  }
+
+  /** The control indices, for the native fast path's check of free space. */
+  get ctrlArray(): Int32Array {
+    return this.ctrl;
+  }
+
+  /**
+   * Messages were written from the write index up to `w` (native/fastpath/rtp_fast_path.c, which
+   * reserves as `begin` does and saw read index `read`): committed as `commit` would.
+   */
+  written(w: number, read: number): void {
+    const bytes = (w - this.w) >>> 0;
+    this.read = read >>> 0;
+    if (bytes === 0) return;
+    this.pending = bytes;
+    this.commit();
+  }
+
   /** The consumer's read index (how far it got). */
   get consumed(): number {
     return Atomics.load(this.ctrl, C_READ) >>> 0;

@@ -102,6 +102,16 @@ export class SpoolWriter {
     if (opts.inThread === true) this.consumeHere();
   }
 
+  /** Space packets leave free for control messages (the native fast path reserves as reserveRecord does). */
+  get packetHeadroom(): number {
+    return this.headroom;
+  }
+
+  /** No control message waits for ring space (packets may go into the ring directly). */
+  get queueEmpty(): boolean {
+    return this.queue.length === 0;
+  }
+
   /** A directory's counters receive the consumer's counts for its calls. */
   register(counters: Counters): number {
     const id = this.nextDir++;
