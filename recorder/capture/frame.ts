@@ -25,6 +25,40 @@ export interface Frame {
   viewAt?: number;
 }
 
+/**
+ * A frame of a file reader's chunk: `data` (a Buffer view of its bytes) is made when first read.
+ * Most frames of a replay are taken whole by the native fast path, which reads them through
+ * `view`, so most never need one: that Buffer was the reader's largest allocation per frame.
+ * (Private fields: a spread `{ ...frame }` copies the Frame fields only.)
+ */
+export class ChunkFrame implements Frame {
+  #chunk: Buffer;
+  #data: Buffer | undefined;
+
+  constructor(
+    public linkType: number,
+    public iface: number,
+    public tsSec: number,
+    public tsNsec: number,
+    public caplen: number,
+    public len: number,
+    /** The reader's chunk; `view` covers the same bytes at the same offsets. */
+    chunk: Buffer,
+    public view: DataView,
+    public viewAt: number,
+  ) {
+    this.#chunk = chunk;
+  }
+
+  get data(): Buffer {
+    return (this.#data ??= this.#chunk.subarray(this.viewAt, this.viewAt + this.caplen));
+  }
+
+  set data(b: Buffer) {
+    this.#data = b;
+  }
+}
+
 /** Capture time as seconds in a double: ~0.2 µs resolution, plenty for timeouts and sweeps. */
 export const frameTime = (f: Frame): number => f.tsSec + f.tsNsec / 1e9;
 

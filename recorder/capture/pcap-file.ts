@@ -32,7 +32,7 @@
  */
 import type { CaptureInterface } from './capture-file.js';
 import { Step, type ChunkReader, type RecordDecoder } from './chunk-reader.js';
-import type { Frame } from './frame.js';
+import { ChunkFrame, type Frame } from './frame.js';
 import type { Counters } from '../core/counters.js';
 
 /** Magic numbers as read big-endian from the first four octets. */
@@ -152,18 +152,7 @@ export class PcapRecordDecoder implements RecordDecoder {
         sec += Math.floor(frac / this.fracPerSec);
         frac %= this.fracPerSec;
       }
-      const data = buf.subarray(pos + RECORD_HEADER_LEN, pos + recLen);
-      out.push({
-        linkType: this.linkType,
-        iface: 0,
-        tsSec: sec,
-        tsNsec: frac * this.fracToNs,
-        caplen,
-        len: view.getUint32(pos + REC_LEN, le),
-        data,
-        view,
-        viewAt: pos + RECORD_HEADER_LEN,
-      });
+      out.push(new ChunkFrame(this.linkType, 0, sec, frac * this.fracToNs, caplen, view.getUint32(pos + REC_LEN, le), buf, view, pos + RECORD_HEADER_LEN));
       pos += recLen;
     }
     r.start = pos;

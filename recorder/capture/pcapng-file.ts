@@ -31,7 +31,7 @@
  */
 import type { CaptureInterface } from './capture-file.js';
 import { Step, type ChunkReader, type RecordDecoder } from './chunk-reader.js';
-import type { Frame } from './frame.js';
+import { ChunkFrame, type Frame } from './frame.js';
 import { MAX_CAPLEN } from './pcap-file.js';
 import { SplitTime, splitTicks, tsResolution, type TsResolution } from './pcapng-timestamp.js';
 import type { Counters } from '../core/counters.js';
@@ -264,18 +264,7 @@ export class PcapngBlockDecoder implements RecordDecoder {
     const g = this.sectionBase + local;
     const ts = this.ts;
     splitTicks(view.getUint32(pos + EPB_OFF_TS_HI, le), view.getUint32(pos + EPB_OFF_TS_LO, le), this.ifRes[g]!, ts);
-    const data = this.reader.buf.subarray(pos + EPB_OFF_DATA, pos + EPB_OFF_DATA + caplen);
-    out.push({
-      linkType: this.ifLink[g]!,
-      iface: g,
-      tsSec: ts.sec,
-      tsNsec: ts.nsec,
-      caplen,
-      len: view.getUint32(pos + EPB_OFF_LEN, le),
-      data,
-      view,
-      viewAt: pos + EPB_OFF_DATA,
-    });
+    out.push(new ChunkFrame(this.ifLink[g]!, g, ts.sec, ts.nsec, caplen, view.getUint32(pos + EPB_OFF_LEN, le), this.reader.buf, view, pos + EPB_OFF_DATA));
   }
 
   /** SPB: interface 0, no timestamp (we give 0; tshark shows none), length implied by the block (§4.4). */
@@ -294,16 +283,6 @@ export class PcapngBlockDecoder implements RecordDecoder {
       this.counters.inc('capture.malformed');
       return;
     }
-    out.push({
-      linkType: this.ifLink[g]!,
-      iface: g,
-      tsSec: 0,
-      tsNsec: 0,
-      caplen,
-      len,
-      data: this.reader.buf.subarray(pos + SPB_OFF_DATA, pos + SPB_OFF_DATA + caplen),
-      view,
-      viewAt: pos + SPB_OFF_DATA,
-    });
+    out.push(new ChunkFrame(this.ifLink[g]!, g, 0, 0, caplen, len, this.reader.buf, view, pos + SPB_OFF_DATA));
   }
 }
