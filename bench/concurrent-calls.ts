@@ -40,6 +40,8 @@ export interface CallsBenchRow {
   steadyPacketsPerCaptureCpuSec: number;
   /** CPU seconds of every other thread meanwhile (spool writer, fsync, media worker, GC helpers). */
   otherCpuSeconds: number;
+  /** Share of the frames the native fast path took whole (the rest took the TypeScript path). */
+  fastShare: number;
   peakActive: number;
   /** RSS before the first packet, with the writer and media threads and the ring in place. */
   baseRssMiB: number;
@@ -230,6 +232,7 @@ export async function benchConcurrentCalls(n: number, seconds: number): Promise<
       // /proc's thread CPU counts 10 ms ticks: a shorter window (100 calls) would be mostly rounding.
       steadyPacketsPerCaptureCpuSec: steadyPackets > 0 && steadyCpu >= 0.2 ? steadyPackets / steadyCpu : Number.NaN,
       otherCpuSeconds,
+      fastShare: (recorder.fastPath?.taken ?? 0) / pushed,
       peakActive: peak,
       baseRssMiB: base.rss / 1048576,
       rssPerCallKiB: Math.max(0, peakRss - base.rss) / 1024 / n,

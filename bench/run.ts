@@ -34,14 +34,14 @@ console.log(
 const sizes = (process.env['BENCH_CALLS'] ?? '100,1000,5000').split(',').map(Number).filter((x) => x > 0);
 const seconds = Number(process.env['BENCH_CALL_SECONDS'] ?? 5);
 console.log(`\n## Concurrent G.711 calls, ${seconds} s each, both directions at 20 ms, dual-channel WAV\n`);
-console.log('| calls | packets | processing s | packets/s | capture-thread CPU s | packets per capture-thread CPU s | steady state: packets per capture-thread CPU s | other threads CPU s | calls/s | × realtime | peak active | base RSS MiB | RSS KiB/call | heap KiB/call | to all WAVs s | tshark -z rtp,streams s | × tshark |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| calls | packets | processing s | packets/s | capture-thread CPU s | packets per capture-thread CPU s | steady state: packets per capture-thread CPU s | other threads CPU s | native path share | calls/s | × realtime | peak active | base RSS MiB | RSS KiB/call | heap KiB/call | to all WAVs s | tshark -z rtp,streams s | × tshark |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 const callRows: { calls: number; rssPerCallKiB: number }[] = [];
 for (const n of sizes) {
   const r = await benchConcurrentCalls(n, seconds);
   callRows.push(r);
   console.log(
-    `| ${fmt(r.calls)} | ${fmt(r.packets)} | ${r.processSeconds.toFixed(2)} | ${fmt(r.packetsPerSec)} | ${r.captureCpuSeconds.toFixed(2)} | ${fmt(r.packetsPerCaptureCpuSec)} | ${Number.isNaN(r.steadyPacketsPerCaptureCpuSec) ? '— (window < 0.2 CPU s)' : fmt(r.steadyPacketsPerCaptureCpuSec)} | ${r.otherCpuSeconds.toFixed(2)} | ${fmt(r.callsPerSec)} | ${r.realtime.toFixed(1)} | ${fmt(r.peakActive)} | ${r.baseRssMiB.toFixed(0)} | ${r.rssPerCallKiB.toFixed(1)} | ${r.heapPerCallKiB.toFixed(1)} | ${r.endToEndSeconds.toFixed(2)} | ${r.tsharkSeconds.toFixed(2)} | ${(r.tsharkSeconds / r.processSeconds).toFixed(1)} |`,
+    `| ${fmt(r.calls)} | ${fmt(r.packets)} | ${r.processSeconds.toFixed(2)} | ${fmt(r.packetsPerSec)} | ${r.captureCpuSeconds.toFixed(2)} | ${fmt(r.packetsPerCaptureCpuSec)} | ${Number.isNaN(r.steadyPacketsPerCaptureCpuSec) ? '— (window < 0.2 CPU s)' : fmt(r.steadyPacketsPerCaptureCpuSec)} | ${r.otherCpuSeconds.toFixed(2)} | ${(100 * r.fastShare).toFixed(1)} % | ${fmt(r.callsPerSec)} | ${r.realtime.toFixed(1)} | ${fmt(r.peakActive)} | ${r.baseRssMiB.toFixed(0)} | ${r.rssPerCallKiB.toFixed(1)} | ${r.heapPerCallKiB.toFixed(1)} | ${r.endToEndSeconds.toFixed(2)} | ${r.tsharkSeconds.toFixed(2)} | ${(r.tsharkSeconds / r.processSeconds).toFixed(1)} |`,
   );
 }
 
