@@ -20,6 +20,7 @@
           }
         }, {
           "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-ffp-contract=off"],
+          "xcode_settings": { "OTHER_CFLAGS": ["-ffp-contract=off"] },
           "libraries": ["-lpcap"]
         }]
       ]

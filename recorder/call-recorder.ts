@@ -106,6 +106,7 @@ export class CallRecorder implements PacketSink {
       return p && p.time === now ? p : { time: now, frame: null };
     });
     if (opts.turn && opts.turn.serverPorts.length > 0) {
+      this.registry.fastPath?.exclude(opts.turn.serverPorts);
       const relays = new RelayCandidates();
       learnRelayCandidates(this.registry, relays);
       this.relays = relays;

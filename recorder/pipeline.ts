@@ -101,6 +101,7 @@ export class Pipeline {
 
   /** The fast path over described frames [k, m); returns where it stopped. */
   private runFast(fast: RtpFastPath, view: DataView, k: number, m: number): number {
+    if (this.fast === null) return k;
     let r;
     try {
       r = fast.run(view, k, m, this.nextSweep, this.decoder.vxlanPorts);

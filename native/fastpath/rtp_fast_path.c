@@ -164,6 +164,8 @@ static napi_value rtp_fast_path(napi_env env, napi_callback_info info) {
     /* pipeline.ts: a sweep is due at this frame: TypeScript's push runs it. */
     const double arrival = d[D_SEC] + d[D_NSEC] / 1e9;
     if (next_sweep < 0 || arrival >= next_sweep || d[D_LINK] != LINKTYPE_ETHERNET) break;
+    /* The spool record keeps 32-bit seconds (TypeScript writes them modulo 2^32): leave odd times to it. */
+    if (!(d[D_SEC] >= 0 && d[D_SEC] < 4294967296.0 && d[D_NSEC] >= 0 && d[D_NSEC] < 1e9)) break;
     const double at_d = d[D_AT], caplen_d = d[D_CAPLEN];
     if (at_d < 0 || caplen_d < 0 || at_d + caplen_d > (double)mem_len) break;
     const uint8_t *f = base + (size_t)at_d;

@@ -363,7 +363,12 @@ export class CallRegistry {
       entry.spool.append(s.spoolIndex, h.seq, h.timestamp, h.marker, h.pt, f.tsSec, f.tsNsec, p.payload, h.payloadOff, h.payloadLen, own ? f.view : undefined, own ? f.viewAt : 0);
     }
     const fast = this.fastPath;
-    if (fast !== null && fast.current === p) this.registerFast(fast, flow, s, h.pt, p);
+    if (fast !== null) {
+      if (fast.current === p) this.registerFast(fast, flow, s, h.pt, p);
+      // A packet that did not come from a captured frame (HEP, SIPREC, TURN's inner packets) may
+      // have changed the flow's stream: the native path leaves the flow alone from now on.
+      else fast.unregister(flow);
+    }
   }
 
   /**

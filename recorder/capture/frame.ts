@@ -29,7 +29,9 @@ export interface Frame {
  * A frame of a file reader's chunk: `data` (a Buffer view of its bytes) is made when first read.
  * Most frames of a replay are taken whole by the native fast path, which reads them through
  * `view`, so most never need one: that Buffer was the reader's largest allocation per frame.
- * (Private fields: a spread `{ ...frame }` copies the Frame fields only.)
+ * A spread `{ ...frame }` has no `data` (a getter) and keeps `view`/`viewAt`, which point into
+ * the reader's chunk like `data` does: a frame kept past its batch is copied as pipeline.ts's
+ * keepFrame does (bytes copied, no view).
  */
 export class ChunkFrame implements Frame {
   #chunk: Buffer;

@@ -108,6 +108,8 @@ export class RtpFastPath {
 
   /** Frames taken since this fast path was made (tests and benchmarks). */
   taken = 0;
+  /** 1 at UDP ports whose packets must always see the TypeScript path (TURN server ports: the unwrapper). */
+  private readonly excluded = new Uint8Array(65536);
 
   /** Flows registered now. */
   get size(): number {
@@ -121,6 +123,10 @@ export class RtpFastPath {
    */
   register(flow: FastFlow, ssrc: number, pt: number, statsSlot: number, sid: number, spoolIndex: number): void {
     if (typeof flow.src !== 'number' || typeof flow.dst !== 'number' || statsSlot < 0) return;
+    if (this.excluded[flow.src % 65536] === 1 || this.excluded[flow.dst % 65536] === 1) {
+      this.unregister(flow);
+      return;
+    }
     let slot = flow.fastSlot;
     if (slot < 0) {
       slot = this.freeSlots.pop() ?? this.nextSlot++;
@@ -139,6 +145,15 @@ export class RtpFastPath {
     F[o + FL_PT] = pt;
     F[o + FL_SID] = sid | 0;
     F[o + FL_SPOOL_INDEX] = this.writer === null ? -1 : spoolIndex;
+  }
+
+  /**
+   * Packets from or to these UDP ports always take the TypeScript path: a TURN server port's
+   * packets go to the TURN unwrapper first, whose state (an allocation, a channel, an active
+   * destination) can turn the next packet into relayed media at any time.
+   */
+  exclude(ports: readonly number[]): void {
+    for (const p of ports) if (p >= 0 && p < 65536) this.excluded[p] = 1;
   }
 
   /** The C loop leaves `flow` alone from now on. */

@@ -374,7 +374,7 @@ export class SpoolConsumer {
     if (Number.isNaN(caps[st.slot])) caps[st.slot] = capMs;
     // A batch also ends after a flush interval of capture time: a replay running many times
     // faster than real time then holds no more per call than live capture does.
-    if (S[o + ST_BYTES]! - S[o + ST_SEAL_FROM]! >= S[o + ST_MAX_BYTES]! || capMs - caps[st.slot]! >= st.flushMs) this.flush(st);
+    if (S[o + ST_BYTES]! - S[o + ST_SEAL_FROM]! >= S[o + ST_MAX_BYTES]! || capMs - caps[st.slot]! >= S[o + ST_FLUSH_MS]!) this.flush(st);
   }
 
   /** Appends one whole record (`src[at, at + len)`) to the batch and seals its CRC there. */

@@ -31,11 +31,11 @@ interface Outcome {
   taken: number;
 }
 
-async function replay(path: string, fast: boolean): Promise<Outcome> {
+async function replay(path: string, fast: boolean, turnPorts: number[] = []): Promise<Outcome> {
   const root = join(tempDir('fastpath-'), 'spool');
   const counters = new Counters();
   const spool = new SpoolDirectory(root, counters, { lossless: true });
-  const recorder = new CallRecorder({ counters, spool, pool: null, fastPath: fast });
+  const recorder = new CallRecorder({ counters, spool, pool: null, fastPath: fast, ...(turnPorts.length > 0 ? { turn: { serverPorts: turnPorts } } : {}) });
   if (fast) assert.notEqual(recorder.fastPath, null, 'the capture addon with rtpFastPath must be loadable in tests');
   const pipeline = new Pipeline(counters, recorder);
   const cap = await openCaptureFile(path, counters);
@@ -64,9 +64,9 @@ async function replay(path: string, fast: boolean): Promise<Outcome> {
   };
 }
 
-async function same(path: string): Promise<Outcome> {
-  const ts = await replay(path, false);
-  const c = await replay(path, true);
+async function same(path: string, turnPorts: number[] = []): Promise<Outcome> {
+  const ts = await replay(path, false, turnPorts);
+  const c = await replay(path, true, turnPorts);
   assert.equal(c.records, ts.records, `${path}: call records differ`);
   assert.deepEqual(c.counters, ts.counters, `${path}: counters differ`);
   assert.equal(c.layers, ts.layers, `${path}: layer counts differ`);
@@ -160,6 +160,14 @@ describe('native RTP fast path', () => {
     assert.ok(out.taken > 400, `${out.taken} frames taken`);
     const all = rec[0]!.streams;
     assert.ok(all.some((s) => s.lost > 0) && all.some((s) => s.outOfOrder > 0) && all.some((s) => s.duplicates > 0), JSON.stringify(all));
+  });
+
+  it('never takes packets of a TURN server port (the unwrapper sees every one of them)', async () => {
+    const path = impairedCapture();
+    // Every RTP packet of the call is from or to port 4000 or 6000/6100; 4000 is a "TURN server port" here.
+    const out = await same(path, [4000]);
+    assert.equal(out.taken, 0);
+    assert.ok((await same(path, [6000])).taken > 0, 'the flows to port 6100 after the re-INVITE are still taken');
   });
 
   for (const f of readdirSync('fixtures').filter((x) => /\.pcap(ng)?$/.test(x))) {
