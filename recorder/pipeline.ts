@@ -115,7 +115,10 @@ export class Pipeline {
       const L = this.decoder.layers;
       L.frames += r.frames;
       L.bytes += r.bytes;
-      L.ethernet += r.frames;
+      L.ethernet += r.frames - r.sll - r.sll2 - r.rawIp;
+      L.sll += r.sll;
+      L.sll2 += r.sll2;
+      L.rawIp += r.rawIp;
       L.vlan += r.vlanFrames;
       L.ipv4 += r.frames;
       L.udp += r.frames;

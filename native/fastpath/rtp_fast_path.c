@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The capture thread's per-packet work for the most common packet, in C: an in-order RTP packet
- * of a flow the recorder already knows, in a plain Ethernet (802.1Q tags allowed) / IPv4 / UDP
- * frame. For such a packet, the TypeScript path (recorder/pipeline.ts → frames/ → demux/ →
+ * of a flow the recorder already knows, in a plain IPv4 / UDP frame: Ethernet (802.1Q tags
+ * allowed), Linux cooked (SLL, SLL2: captures on `any`) or raw IP. For such a packet, the TypeScript path (recorder/pipeline.ts → frames/ → demux/ →
  * calls/call-registry.ts onMedia → rtp/stream-stats.ts → spool/call-spool.ts append) does:
  * decode the layers, classify the payload as RTP, find the flow, decode the RTP header, check
  * the stream's SSRC and payload type, update the receiver statistics (RFC 3550 A.1/A.8) and
@@ -27,7 +27,7 @@
  *   flows     Int32Array, FL_STRIDE per slot (FL_* below)
  *   ring      the spool ring's bytes (recorder/spool/spool-ring.ts), ringCtrl its indices
  *   io        Float64Array: in IO_W, IO_READ, IO_HEADROOM, IO_QUEUE_EMPTY; out IO_REACHED,
- *             IO_FRAMES, IO_BYTES, IO_VLAN, IO_MAX_TIME, IO_W, IO_READ
+ *             IO_FRAMES, IO_BYTES, IO_VLAN, IO_MAX_TIME, IO_SLL, IO_SLL2, IO_RAW, IO_W, IO_READ
  */
 #include <math.h>
 #include <stdbool.h>
@@ -45,6 +45,10 @@
 #define D_NSEC 4
 #define D_LINK 5
 #define LINKTYPE_ETHERNET 1
+#define LINKTYPE_RAW 101
+#define LINKTYPE_LINUX_SLL 113
+#define LINKTYPE_IPV4 228
+#define LINKTYPE_LINUX_SLL2 276
 
 /* Flow slots (rtp-fast-path.ts FL_*). */
 #define FL_STATS 0
@@ -82,7 +86,10 @@
 #define IO_BYTES 6
 #define IO_VLAN 7
 #define IO_MAX_TIME 8
-#define IO_COUNT 9
+#define IO_SLL 9
+#define IO_SLL2 10
+#define IO_RAW 11
+#define IO_COUNT 12
 
 /* Spool ring (spool-ring.ts) and PACKET record (spool-format.ts). */
 #define C_READ 1
@@ -156,29 +163,50 @@ static napi_value rtp_fast_path(napi_env env, napi_callback_info info) {
   uint32_t w = (uint32_t)io[IO_W], read = (uint32_t)io[IO_READ];
   const uint32_t headroom = (uint32_t)io[IO_HEADROOM];
   const bool queue_empty = io[IO_QUEUE_EMPTY] != 0;
-  double frames = 0, bytes = 0, vlan_frames = 0, max_time = io[IO_MAX_TIME];
+  double frames = 0, bytes = 0, vlan_frames = 0, sll = 0, sll2 = 0, raw = 0, max_time = io[IO_MAX_TIME];
 
   uint32_t i = from;
   for (; i < to; i++) {
     const double *d = desc + (size_t)i * DESC_STRIDE;
     /* pipeline.ts: a sweep is due at this frame: TypeScript's push runs it. */
     const double arrival = d[D_SEC] + d[D_NSEC] / 1e9;
-    if (next_sweep < 0 || arrival >= next_sweep || d[D_LINK] != LINKTYPE_ETHERNET) break;
+    if (next_sweep < 0 || arrival >= next_sweep) break;
     /* The spool record keeps 32-bit seconds (TypeScript writes them modulo 2^32): leave odd times to it. */
     if (!(d[D_SEC] >= 0 && d[D_SEC] < 4294967296.0 && d[D_NSEC] >= 0 && d[D_NSEC] < 1e9)) break;
     const double at_d = d[D_AT], caplen_d = d[D_CAPLEN];
     if (at_d < 0 || caplen_d < 0 || at_d + caplen_d > (double)mem_len) break;
     const uint8_t *f = base + (size_t)at_d;
     const uint32_t end = (uint32_t)caplen_d;
-    /* frames/ethernet.ts */
-    if (end < 14) break;
-    uint32_t type = be16(f + 12), off = 14, tags = 0;
-    while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
-      if (tags == 8 || end - off < 4) break;
-      type = be16(f + off + 2);
-      off += 4;
-      tags++;
-    }
+    const int link = (int)d[D_LINK];
+    uint32_t type, off, tags = 0;
+    if (link == LINKTYPE_ETHERNET) {
+      /* frames/ethernet.ts */
+      if (end < 14) break;
+      type = be16(f + 12);
+      off = 14;
+      while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
+        if (tags == 8 || end - off < 4) break;
+        type = be16(f + off + 2);
+        off += 4;
+        tags++;
+      }
+    } else if (link == LINKTYPE_LINUX_SLL) {
+      /* frames/linux-sll.ts: protocol at 14 of 16 */
+      if (end < 16) break;
+      type = be16(f + 14);
+      off = 16;
+    } else if (link == LINKTYPE_LINUX_SLL2) {
+      /* protocol at 0 of 20 */
+      if (end < 20) break;
+      type = be16(f);
+      off = 20;
+    } else if (link == LINKTYPE_RAW || link == LINKTYPE_IPV4) {
+      /* frame-decoder.ts: the version nibble says IPv4 */
+      if (end < 1 || f[0] >> 4 != 4) break;
+      type = 0x0800;
+      off = 0;
+    } else
+      break;
     if (type != 0x0800) break; /* also a tag loop cut short: its type is still a tag */
     /* ip/ipv4.ts: whole, unfragmented, UDP */
     if (end - off < 20 || f[off] >> 4 != 4) break;
@@ -300,6 +328,9 @@ static napi_value rtp_fast_path(napi_env env, napi_callback_info info) {
     frames += 1;
     bytes += d[D_LEN];
     if (tags > 0) vlan_frames += 1;
+    if (link == LINKTYPE_LINUX_SLL) sll += 1;
+    else if (link == LINKTYPE_LINUX_SLL2) sll2 += 1;
+    else if (link != LINKTYPE_ETHERNET) raw += 1;
     if (arrival > max_time) max_time = arrival;
   }
   io[IO_REACHED] = i;
@@ -307,6 +338,9 @@ static napi_value rtp_fast_path(napi_env env, napi_callback_info info) {
   io[IO_BYTES] = bytes;
   io[IO_VLAN] = vlan_frames;
   io[IO_MAX_TIME] = max_time;
+  io[IO_SLL] = sll;
+  io[IO_SLL2] = sll2;
+  io[IO_RAW] = raw;
   io[IO_W] = w;
   io[IO_READ] = read;
   return NULL;

@@ -1,6 +1,6 @@
 /**
  * The capture thread's native path for the most common packet: an in-order RTP packet of a
- * known IPv4 flow in a plain Ethernet frame (native/fastpath/rtp_fast_path.c says exactly what it
+ * known IPv4 flow in a plain Ethernet, Linux cooked or raw IP frame (native/fastpath/rtp_fast_path.c says exactly what it
  * takes and why the result is the TypeScript path's). This side keeps what the C loop needs:
  *
  * - Registration: the call registry registers a flow after its own path handled a packet of
@@ -43,7 +43,10 @@ const IO_FRAMES = 5;
 const IO_BYTES = 6;
 const IO_VLAN = 7;
 const IO_MAX_TIME = 8;
-const IO_COUNT = 9;
+const IO_SLL = 9;
+const IO_SLL2 = 10;
+const IO_RAW = 11;
+const IO_COUNT = 12;
 
 interface FastAddon extends SlabAddon {
   rtpFastPath(
@@ -70,12 +73,15 @@ export interface FastFlow {
   fastSlot: number;
 }
 
-/** What one run took: frames, their wire bytes, how many had 802.1Q tags, the latest capture time. */
+/** What one run took: frames and their wire bytes by link layer (Ethernet is the rest), 802.1Q-tagged ones, the latest capture time. */
 export interface FastRunResult {
   reached: number;
   frames: number;
   bytes: number;
   vlanFrames: number;
+  sll: number;
+  sll2: number;
+  rawIp: number;
   maxTime: number;
 }
 
@@ -98,7 +104,7 @@ export class RtpFastPath {
   private nextSlot = 0;
   private desc = new Float64Array(DESC_STRIDE * 1024);
   private readonly io = new Float64Array(IO_COUNT);
-  private readonly result: FastRunResult = { reached: 0, frames: 0, bytes: 0, vlanFrames: 0, maxTime: 0 };
+  private readonly result: FastRunResult = { reached: 0, frames: 0, bytes: 0, vlanFrames: 0, sll: 0, sll2: 0, rawIp: 0, maxTime: 0 };
 
   private constructor(
     private readonly addon: FastAddon,
@@ -219,6 +225,9 @@ export class RtpFastPath {
     this.taken += r.frames;
     r.bytes = io[IO_BYTES]!;
     r.vlanFrames = io[IO_VLAN]!;
+    r.sll = io[IO_SLL]!;
+    r.sll2 = io[IO_SLL2]!;
+    r.rawIp = io[IO_RAW]!;
     r.maxTime = io[IO_MAX_TIME]!;
     if (ring !== null) ring.written(io[IO_W], io[IO_READ]);
     return r;

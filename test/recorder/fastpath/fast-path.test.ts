@@ -92,7 +92,31 @@ function fancyRtp(seq: number, ts: number, ssrc: number, payload: Buffer): Buffe
   return Buffer.concat([h, payload, pad]);
 }
 
-function impairedCapture(): string {
+/** The frame's network layer and its EtherType, past the Ethernet header and any 802.1Q tags. */
+function networkLayer(frame: Buffer): { type: number; ip: Buffer } {
+  let off = 12;
+  let type = frame.readUInt16BE(off);
+  while (type === 0x8100 || type === 0x88a8) {
+    off += 4;
+    type = frame.readUInt16BE(off);
+  }
+  return { type, ip: frame.subarray(off + 2) };
+}
+
+/** The same frames in another link layer: Linux cooked v1 or v2 (captures on `any`), or raw IP. */
+function relink(frames: WriterFrame[], linkType: number): WriterFrame[] {
+  return frames.map((f) => {
+    const { type, ip } = networkLayer(f.data);
+    const cut = (f.len ?? f.data.length) - f.data.length;
+    let data: Buffer;
+    if (linkType === LinkType.LinuxSll) data = B.sll(ip, type);
+    else if (linkType === LinkType.LinuxSll2) data = B.sll2(ip, type);
+    else data = ip;
+    return { ...f, data, ...(cut > 0 ? { len: data.length + cut } : {}) };
+  });
+}
+
+function impairedCapture(linkType: number = LinkType.Ethernet): string {
   const a = { ip: '10.1.0.10', sipPort: 5060 };
   const b = { ip: '10.1.0.20', sipPort: 5060 };
   const sc = new CallScenario('impaired@test', a, b);
@@ -145,9 +169,10 @@ function impairedCapture(): string {
   sc.rtp({ from: 'caller', srcIp: a.ip, srcPort: 4000, dstIp: b.ip, dstPort: 6100, ssrc: 0xa1, at: 7, count: 40, seq0: 100, ts0: 900_000 });
   sc.sip(8, 'caller', sc.request('BYE', 'caller', { toTag: 't1', cseq: 3 }));
   sc.rtp({ from: 'caller', srcIp: a.ip, srcPort: 4000, dstIp: b.ip, dstPort: 6100, ssrc: 0xa1, at: 8.1, count: 10, seq0: 140, ts0: 906_400 });
-  const frames = [...sc.frames, ...extra].sort((x, y) => x.tsSec - y.tsSec || x.tsNsec - y.tsNsec);
-  const path = join(tempDir('fastpath-cap-'), 'impaired.pcap');
-  writePcap(path, frames, { linkType: LinkType.Ethernet, snaplen: 65535 });
+  const sorted = [...sc.frames, ...extra].sort((x, y) => x.tsSec - y.tsSec || x.tsNsec - y.tsNsec);
+  const frames = linkType === LinkType.Ethernet ? sorted : relink(sorted, linkType);
+  const path = join(tempDir('fastpath-cap-'), `impaired-${linkType}.pcap`);
+  writePcap(path, frames, { linkType, snaplen: 65535 });
   return path;
 }
 
@@ -161,6 +186,17 @@ describe('native RTP fast path', () => {
     const all = rec[0]!.streams;
     assert.ok(all.some((s) => s.lost > 0) && all.some((s) => s.outOfOrder > 0) && all.some((s) => s.duplicates > 0), JSON.stringify(all));
   });
+
+  for (const [name, linkType] of [
+    ['Linux cooked (SLL)', LinkType.LinuxSll],
+    ['Linux cooked v2 (SLL2)', LinkType.LinuxSll2],
+    ['raw IP', LinkType.Raw],
+  ] as const) {
+    it(`the impaired call as ${name} frames replays the same with it and without it`, async () => {
+      const out = await same(impairedCapture(linkType));
+      assert.ok(out.taken > 400, `${out.taken} frames taken`);
+    });
+  }
 
   it('never takes packets of a TURN server port (the unwrapper sees every one of them)', async () => {
     const path = impairedCapture();
