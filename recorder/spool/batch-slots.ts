@@ -91,10 +91,6 @@ export class ChunkPool {
     return (c % SLAB_CHUNKS) * CHUNK_BYTES;
   }
 
-  get chunks(): number {
-    return this.bufs.length;
-  }
-
   private grow(): void {
     const index = this.slabs.add();
     const slab = this.slabs.pages[index]!;
